@@ -1,0 +1,503 @@
+// Package sqlite is the embedded store: one SQLite file in WAL mode, written
+// through the pure-Go driver modernc.org/sqlite, so tocsin stays one static
+// binary.
+//
+// Ingest keeps the hot path appending. Events get their IDs from the Tx (it
+// holds SQLite's write lock from Begin, so max(id)+1 is safe), go in with
+// multi-row INSERTs, and the only secondary index, (bucket, feed, type), is
+// appended to in order because a report's rows share a few partitions.
+// Deduplication is a map per partition, loaded once per Tx with one index
+// range scan; there is no unique index on the key, which would make every
+// insert a random B-tree write (DESIGN.md measures that at a fifth of the
+// append rate).
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"iter"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/tocsin/tocsin/internal/store"
+)
+
+// Store is a store.Store on one SQLite file.
+type Store struct {
+	db *sql.DB
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the SQLite database at path and brings its
+// schema up to date.
+func Open(path string) (*Store, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(60000)", "foreign_keys(1)", "cache_size(-65536)", "temp_store(MEMORY)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetConnMaxIdleTime(time.Minute)
+	s := &Store{db: db}
+	if err := s.migrate(context.Background()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// migrations are applied in order, each once; never edit one that has
+// shipped, append a new one.
+var migrations = []string{
+	`CREATE TABLE reports (
+		id          INTEGER PRIMARY KEY,
+		sha256      TEXT NOT NULL UNIQUE,
+		name        TEXT NOT NULL,
+		feed        TEXT NOT NULL,
+		type        TEXT NOT NULL,
+		size        INTEGER NOT NULL,
+		received_at INTEGER NOT NULL,
+		events      INTEGER NOT NULL DEFAULT 0,
+		duplicates  INTEGER NOT NULL DEFAULT 0,
+		quarantined INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE TABLE events (
+		id         INTEGER PRIMARY KEY,
+		feed       TEXT NOT NULL,
+		type       TEXT NOT NULL,
+		bucket     INTEGER NOT NULL,
+		dkey       INTEGER NOT NULL,
+		t          INTEGER NOT NULL,
+		src_ip     TEXT NOT NULL,
+		count      INTEGER NOT NULL,
+		first_seen INTEGER NOT NULL,
+		last_seen  INTEGER NOT NULL,
+		report_id  INTEGER NOT NULL REFERENCES reports(id),
+		line       INTEGER NOT NULL,
+		doc        BLOB NOT NULL
+	);
+	CREATE INDEX events_part ON events (bucket, feed, type);
+	CREATE TABLE quarantine (
+		id        INTEGER PRIMARY KEY,
+		report_id INTEGER NOT NULL REFERENCES reports(id),
+		file      TEXT NOT NULL,
+		feed      TEXT NOT NULL,
+		line      INTEGER NOT NULL,
+		reason    TEXT NOT NULL,
+		raw       BLOB NOT NULL,
+		at        INTEGER NOT NULL
+	);`,
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	var v int
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+		return err
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("database schema version %d is newer than this tocsin knows (%d): upgrade tocsin", v, len(migrations))
+	}
+	for i := v; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES (?)`, i+1); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// rowsPerInsert is how many events one INSERT statement carries: enough to
+// amortise the statement, few enough to stay far below SQLite's limit on
+// bound parameters.
+const rowsPerInsert = 64
+
+const eventCols = 13
+
+var insertPrefix = `INSERT INTO events (id, feed, type, bucket, dkey, t, src_ip, count, first_seen, last_seen, report_id, line, doc) VALUES `
+
+func insertSQL(rows int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", eventCols), ",") + ")"
+	return insertPrefix + strings.TrimSuffix(strings.Repeat(one+",", rows), ",")
+}
+
+var insertManySQL = insertSQL(rowsPerInsert)
+
+// Begin implements store.Store.
+func (s *Store) Begin(ctx context.Context, r store.Report) (store.Tx, error) {
+	sqlTx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin report %s: %w", r.Name, err)
+	}
+	t := &tx{sqlTx: sqlTx, parts: map[store.Part]map[uint64]int64{}}
+	if err := t.begin(ctx, r); err != nil {
+		sqlTx.Rollback()
+		return nil, err
+	}
+	return t, nil
+}
+
+type tx struct {
+	sqlTx    *sql.Tx
+	reportID int64
+	nextID   int64
+	parts    map[store.Part]map[uint64]int64
+	totals   store.Totals
+	insMany  *sql.Stmt
+	args     []any
+	pending  []pendingRow
+	updates  map[int64]*seen
+	done     bool
+}
+
+type pendingRow struct {
+	rec *store.Record
+	id  int64
+	seen
+}
+
+type seen struct {
+	count       int64
+	first, last int64
+}
+
+func (s *seen) add(t int64) {
+	s.count++
+	s.first = min(s.first, t)
+	s.last = max(s.last, t)
+}
+
+func (t *tx) begin(ctx context.Context, r store.Report) error {
+	var one int
+	err := t.sqlTx.QueryRowContext(ctx, `SELECT 1 FROM reports WHERE sha256 = ?`, r.SHA256).Scan(&one)
+	if err == nil {
+		return store.ErrKnownReport
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("look up report %s: %w", r.Name, err)
+	}
+	res, err := t.sqlTx.ExecContext(ctx, `INSERT INTO reports (sha256, name, feed, type, size, received_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		r.SHA256, r.Name, r.Feed, r.Type, r.Size, r.ReceivedAt.Unix())
+	if err != nil {
+		return fmt.Errorf("store report %s: %w", r.Name, err)
+	}
+	if t.reportID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	if err := t.sqlTx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM events`).Scan(&t.nextID); err != nil {
+		return fmt.Errorf("allocate event IDs: %w", err)
+	}
+	t.insMany, err = t.sqlTx.PrepareContext(ctx, insertManySQL)
+	return err
+}
+
+// keys returns the dedup map of a partition, loading it on first use.
+func (t *tx) keys(ctx context.Context, p store.Part) (map[uint64]int64, error) {
+	if m, ok := t.parts[p]; ok {
+		return m, nil
+	}
+	rows, err := t.sqlTx.QueryContext(ctx, `SELECT id, dkey FROM events WHERE bucket = ? AND feed = ? AND type = ?`, p.Bucket, p.Feed, p.Type)
+	if err != nil {
+		return nil, fmt.Errorf("load partition %s/%s/%d: %w", p.Feed, p.Type, p.Bucket, err)
+	}
+	defer rows.Close()
+	m := map[uint64]int64{}
+	for rows.Next() {
+		var id, k int64
+		if err := rows.Scan(&id, &k); err != nil {
+			return nil, err
+		}
+		m[uint64(k)] = id
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	t.parts[p] = m
+	return m, nil
+}
+
+// Add implements store.Tx.
+func (t *tx) Add(ctx context.Context, recs []store.Record) (store.Added, error) {
+	var a store.Added
+	if t.done {
+		return a, errors.New("add to a finished report")
+	}
+	t.pending = t.pending[:0]
+	if t.updates == nil {
+		t.updates = map[int64]*seen{}
+	}
+	clear(t.updates)
+	firstNew := t.nextID
+	for i := range recs {
+		r := &recs[i]
+		keys, err := t.keys(ctx, r.Part)
+		if err != nil {
+			return a, err
+		}
+		if id, ok := keys[r.Key]; ok {
+			a.Duplicates++
+			if id >= firstNew {
+				t.pending[id-firstNew].add(r.Time)
+			} else if u := t.updates[id]; u != nil {
+				u.add(r.Time)
+			} else {
+				t.updates[id] = &seen{count: 1, first: r.Time, last: r.Time}
+			}
+			continue
+		}
+		id := t.nextID
+		t.nextID++
+		keys[r.Key] = id
+		t.pending = append(t.pending, pendingRow{rec: r, id: id, seen: seen{count: 1, first: r.Time, last: r.Time}})
+		a.Events++
+	}
+	if err := t.insert(ctx); err != nil {
+		return a, err
+	}
+	if err := t.update(ctx); err != nil {
+		return a, err
+	}
+	t.totals.Events += int64(a.Events)
+	t.totals.Duplicates += int64(a.Duplicates)
+	return a, nil
+}
+
+func (t *tx) insert(ctx context.Context) error {
+	rows := t.pending
+	for len(rows) > 0 {
+		n := min(len(rows), rowsPerInsert)
+		t.args = t.args[:0]
+		for i := range rows[:n] {
+			p := &rows[i]
+			r := p.rec
+			t.args = append(t.args, p.id, r.Part.Feed, r.Part.Type, r.Part.Bucket, int64(r.Key), r.Time, r.SourceIP,
+				p.count, p.first, p.last, t.reportID, r.Line, r.Doc)
+		}
+		var err error
+		if n == rowsPerInsert {
+			_, err = t.insMany.ExecContext(ctx, t.args...)
+		} else {
+			_, err = t.sqlTx.ExecContext(ctx, insertSQL(n), t.args...)
+		}
+		if err != nil {
+			return fmt.Errorf("insert events: %w", err)
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+func (t *tx) update(ctx context.Context) error {
+	if len(t.updates) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, len(t.updates))
+	for id := range t.updates {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	st, err := t.sqlTx.PrepareContext(ctx, `UPDATE events SET count = count + ?, first_seen = min(first_seen, ?), last_seen = max(last_seen, ?) WHERE id = ?`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, id := range ids {
+		u := t.updates[id]
+		if _, err := st.ExecContext(ctx, u.count, u.first, u.last, id); err != nil {
+			return fmt.Errorf("count duplicate event %d: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// Quarantine implements store.Tx.
+func (t *tx) Quarantine(ctx context.Context, q []store.Quarantined) error {
+	if t.done {
+		return errors.New("quarantine in a finished report")
+	}
+	st, err := t.sqlTx.PrepareContext(ctx, `INSERT INTO quarantine (report_id, file, feed, line, reason, raw, at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for i := range q {
+		r := &q[i]
+		raw := r.Raw
+		if raw == nil {
+			raw = []byte{}
+		}
+		if _, err := st.ExecContext(ctx, t.reportID, r.File, r.Feed, r.Line, r.Reason, raw, r.At.Unix()); err != nil {
+			return fmt.Errorf("quarantine %s line %d: %w", r.File, r.Line, err)
+		}
+	}
+	t.totals.Quarantined += int64(len(q))
+	return nil
+}
+
+// Commit implements store.Tx.
+func (t *tx) Commit(ctx context.Context) (store.Totals, error) {
+	if t.done {
+		return t.totals, errors.New("commit of a finished report")
+	}
+	t.done = true
+	if _, err := t.sqlTx.ExecContext(ctx, `UPDATE reports SET events = ?, duplicates = ?, quarantined = ? WHERE id = ?`,
+		t.totals.Events, t.totals.Duplicates, t.totals.Quarantined, t.reportID); err != nil {
+		t.sqlTx.Rollback()
+		return t.totals, err
+	}
+	if err := t.sqlTx.Commit(); err != nil {
+		return t.totals, fmt.Errorf("commit report: %w", err)
+	}
+	return t.totals, nil
+}
+
+// Rollback implements store.Tx.
+func (t *tx) Rollback() error {
+	if t.done {
+		return nil
+	}
+	t.done = true
+	return t.sqlTx.Rollback()
+}
+
+// Events implements store.Store.
+func (s *Store) Events(ctx context.Context, f store.Filter) iter.Seq2[*store.Event, error] {
+	var where []string
+	var args []any
+	if f.Feed != "" {
+		where, args = append(where, "feed = ?"), append(args, f.Feed)
+	}
+	if f.Type != "" {
+		where, args = append(where, "type = ?"), append(args, f.Type)
+	}
+	if f.IP != "" {
+		where, args = append(where, "src_ip = ?"), append(args, f.IP)
+	}
+	if !f.Since.IsZero() {
+		where, args = append(where, "last_seen >= ?"), append(args, f.Since.Unix())
+	}
+	if f.AfterID > 0 {
+		where, args = append(where, "id > ?"), append(args, f.AfterID)
+	}
+	q := `SELECT id, feed, type, count, first_seen, last_seen, report_id, line, doc FROM events`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id"
+	if f.Limit > 0 {
+		q += " LIMIT ?"
+		args = append(args, f.Limit)
+	}
+	return func(yield func(*store.Event, error) bool) {
+		rows, err := s.db.QueryContext(ctx, q, args...)
+		if err != nil {
+			yield(nil, fmt.Errorf("query events: %w", err))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e store.Event
+			var first, last int64
+			if err := rows.Scan(&e.ID, &e.Feed, &e.Type, &e.Count, &first, &last, &e.ReportID, &e.Line, &e.Doc); err != nil {
+				yield(nil, err)
+				return
+			}
+			e.FirstSeen, e.LastSeen = time.Unix(first, 0).UTC(), time.Unix(last, 0).UTC()
+			if !yield(&e, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(nil, err)
+		}
+	}
+}
+
+// Quarantined implements store.Store.
+func (s *Store) Quarantined(ctx context.Context, f store.QuarantineFilter) iter.Seq2[*store.Quarantined, error] {
+	q := `SELECT id, report_id, file, feed, line, reason, raw, at FROM quarantine`
+	var args []any
+	if f.Feed != "" {
+		q += " WHERE feed = ?"
+		args = append(args, f.Feed)
+	}
+	q += " ORDER BY id"
+	if f.Limit > 0 {
+		q += " LIMIT ?"
+		args = append(args, f.Limit)
+	}
+	return func(yield func(*store.Quarantined, error) bool) {
+		rows, err := s.db.QueryContext(ctx, q, args...)
+		if err != nil {
+			yield(nil, fmt.Errorf("query quarantine: %w", err))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r store.Quarantined
+			var at int64
+			if err := rows.Scan(&r.ID, &r.ReportID, &r.File, &r.Feed, &r.Line, &r.Reason, &r.Raw, &at); err != nil {
+				yield(nil, err)
+				return
+			}
+			r.At = time.Unix(at, 0).UTC()
+			if !yield(&r, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(nil, err)
+		}
+	}
+}
+
+// Reports implements store.Store.
+func (s *Store) Reports(ctx context.Context) iter.Seq2[*store.Report, error] {
+	return func(yield func(*store.Report, error) bool) {
+		rows, err := s.db.QueryContext(ctx, `SELECT id, sha256, name, feed, type, size, received_at, events, duplicates, quarantined FROM reports ORDER BY id`)
+		if err != nil {
+			yield(nil, fmt.Errorf("query reports: %w", err))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r store.Report
+			var at int64
+			if err := rows.Scan(&r.ID, &r.SHA256, &r.Name, &r.Feed, &r.Type, &r.Size, &at, &r.Totals.Events, &r.Totals.Duplicates, &r.Totals.Quarantined); err != nil {
+				yield(nil, err)
+				return
+			}
+			r.ReceivedAt = time.Unix(at, 0).UTC()
+			if !yield(&r, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(nil, err)
+		}
+	}
+}
