@@ -778,3 +778,8 @@ func init() {
 		fieldByName[f.Name] = f
 	}
 }
+
+// AppendValue appends the field's value of e in its JSON form and reports
+// whether it is set. It does not allocate; the ingest pipeline hashes
+// deduplication keys with it.
+func (f *Field) AppendValue(e *Event, dst []byte) ([]byte, bool) { return f.appendJSON(e, dst) }
