@@ -108,34 +108,34 @@ func Builtin() map[string]*Feed {
 	add(Feed{Name: "shadowserver", Format: "shadowserver", Provider: "Shadowserver",
 		Documentation: "https://www.shadowserver.org/what-we-do/network-reporting/"})
 	add(Feed{Name: "abusech-feodo", Format: "feodo", Provider: "abuse.ch",
-		Documentation: "https://feodotracker.abuse.ch/blocklist/",
+		Documentation:  "https://feodotracker.abuse.ch/blocklist/",
 		Classification: Classification{Taxonomy: "malicious-code", Type: "c2-server"}})
 	add(Feed{Name: "abusech-sslbl", Format: "sslbl", Provider: "abuse.ch",
-		Documentation: "https://sslbl.abuse.ch/blacklist/",
+		Documentation:  "https://sslbl.abuse.ch/blacklist/",
 		Classification: Classification{Taxonomy: "malicious-code", Type: "c2-server"}})
 	add(Feed{Name: "abusech-urlhaus", Format: "urlhaus", Provider: "abuse.ch",
-		Documentation: "https://urlhaus.abuse.ch/api/",
+		Documentation:  "https://urlhaus.abuse.ch/api/",
 		Classification: Classification{Taxonomy: "malicious-code", Type: "malware-distribution"}})
 	add(Feed{Name: "abusech-threatfox", Format: "threatfox", Provider: "abuse.ch",
-		Documentation: "https://threatfox.abuse.ch/export/",
+		Documentation:  "https://threatfox.abuse.ch/export/",
 		Classification: Classification{Taxonomy: "malicious-code", Type: "c2-server"}})
 	add(Feed{Name: "spamhaus-drop", Format: "spamhaus-drop", Provider: "Spamhaus",
-		Documentation: "https://www.spamhaus.org/blocklists/do-not-route-or-peer/",
+		Documentation:  "https://www.spamhaus.org/blocklists/do-not-route-or-peer/",
 		Classification: Classification{Taxonomy: "other", Type: "blacklist", Identifier: "spamhaus-drop"}})
 	add(Feed{Name: "openphish", Format: "openphish", Provider: "OpenPhish",
-		Documentation: "https://openphish.com/",
+		Documentation:  "https://openphish.com/",
 		Classification: Classification{Taxonomy: "fraud", Type: "phishing"}})
 	add(Feed{Name: "phishtank", Format: "phishtank", Provider: "PhishTank",
-		Documentation: "https://phishtank.org/developer_info.php",
+		Documentation:  "https://phishtank.org/developer_info.php",
 		Classification: Classification{Taxonomy: "fraud", Type: "phishing"}})
 	add(Feed{Name: "blocklistde", Format: "blocklistde", Provider: "blocklist.de",
-		Documentation: "https://www.blocklist.de/en/export.html",
+		Documentation:  "https://www.blocklist.de/en/export.html",
 		Classification: Classification{Taxonomy: "other", Type: "blacklist"}})
 	add(Feed{Name: "dshield-block", Format: "dshield-block", Provider: "DShield",
-		Documentation: "https://www.dshield.org/reports.html",
+		Documentation:  "https://www.dshield.org/reports.html",
 		Classification: Classification{Taxonomy: "other", Type: "blacklist", Identifier: "dshield-block"}})
 	add(Feed{Name: "cowrie", Format: "cowrie", Provider: "Cowrie honeypot",
-		Documentation: "https://docs.cowrie.org/en/latest/OUTPUT.html",
+		Documentation:  "https://docs.cowrie.org/en/latest/OUTPUT.html",
 		Classification: Classification{Taxonomy: "intrusion-attempts", Type: "brute-force", Identifier: "ssh-telnet-honeypot"}})
 	add(Feed{Name: "intelmq", Format: "intelmq", Provider: "IntelMQ"})
 	return m

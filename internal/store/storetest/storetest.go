@@ -220,8 +220,8 @@ func testDedupAcross(t *testing.T, s store.Store) {
 func testPartitions(t *testing.T, s store.Store) {
 	recs := []store.Record{
 		rec("f", "scanner", 1, base, "192.0.2.1"),
-		rec("g", "scanner", 1, base, "192.0.2.1"),        // other feed
-		rec("f", "brute-force", 1, base, "192.0.2.1"),    // other type
+		rec("g", "scanner", 1, base, "192.0.2.1"),       // other feed
+		rec("f", "brute-force", 1, base, "192.0.2.1"),   // other type
 		rec("f", "scanner", 1, base+86400, "192.0.2.1"), // next day
 	}
 	tot := ingest(t, s, report("a"), recs, nil)
