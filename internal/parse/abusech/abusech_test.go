@@ -1,0 +1,100 @@
+package abusech
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tocsin/tocsin/internal/parse"
+)
+
+func TestGolden(t *testing.T) {
+	runGolden(t, []goldenCase{
+		{"feodo-2024-03-26", "abusech/feodotracker_ipblocklist.2024-03-26.csv", Feodo(), "abusech-feodo", 27, 0},
+		{"feodo-2024-04-04", "abusech/feodotracker_ipblocklist.2024-04-04.csv", Feodo(), "abusech-feodo", 28, 0},
+		{"feodo-2021", "abusech/feodoips.txt", Feodo(), "abusech-feodo", 2, 0},
+		{"sslbl-2015", "abusech/sslbl_sslipblacklist.2015-10-15.csv", SSLBL(), "abusech-sslbl", 83, 0},
+		{"sslbl-2024", "testdata/sslbl_2024.csv", SSLBL(), "abusech-sslbl", 2, 2},
+		{"urlhaus-tld-2019", "abusech/urlhaus.txt", URLhaus(), "abusech-urlhaus", 2, 0},
+		{"urlhaus-dump", "testdata/urlhaus_dump.csv", URLhaus(), "abusech-urlhaus", 4, 3},
+		{"threatfox-full", "testdata/threatfox_full.csv", ThreatFox(), "abusech-threatfox", 6, 3},
+		{"threatfox-plain", "testdata/threatfox_plain.txt", ThreatFox(), "abusech-threatfox", 6, 2},
+		{"", "threatfox/threatfox_ioc_ips.2026-08-22.txt", ThreatFox(), "abusech-threatfox", 19863, 0},
+	})
+}
+
+func TestNew(t *testing.T) {
+	for _, f := range Formats {
+		if p, ok := New(f); !ok || p == nil {
+			t.Errorf("New(%q) = %v, %v", f, p, ok)
+		}
+	}
+	if _, ok := New("shadowserver"); ok {
+		t.Error(`New("shadowserver") claims a format of another package`)
+	}
+}
+
+// TestRejects checks that bad rows are rejected with a reason that names
+// the column and the value, and that the parse goes on.
+func TestRejects(t *testing.T) {
+	const feodoHeader = "\"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"\n"
+	tests := []struct {
+		name   string
+		parser parse.Parser
+		feed   string
+		input  string
+		line   int
+		reason []string // substrings of the reason
+	}{
+		{"feodo bad ip", Feodo(), "abusech-feodo", feodoHeader + `"2024-01-01 00:00:00","192.0.2.256","443","online","2024-01-02","Dridex"` + "\n", 2, []string{"dst_ip", "192.0.2.256"}},
+		{"feodo bad port", Feodo(), "abusech-feodo", feodoHeader + `"2024-01-01 00:00:00","192.0.2.1","4433333","online","2024-01-02","Dridex"` + "\n", 2, []string{"dst_port", "4433333"}},
+		{"feodo bad date", Feodo(), "abusech-feodo", feodoHeader + `"2024-13-01 00:00:00","192.0.2.1","443","online","2024-01-02","Dridex"` + "\n", 2, []string{"first_seen_utc", "2024-13-01"}},
+		{"feodo bad last_online", Feodo(), "abusech-feodo", feodoHeader + `"2024-01-01 00:00:00","192.0.2.1","443","online","soon","Dridex"` + "\n", 2, []string{"last_online", "soon"}},
+		{"feodo quote", Feodo(), "abusech-feodo", feodoHeader + `"2024-01-01 00:00:00","192.0.2.1` + "\n", 2, []string{"quote"}},
+		{"sslbl bad port", SSLBL(), "abusech-sslbl", "# DstIP,DstPort\n192.0.2.1,x,Dridex C&C\n", 2, []string{"DstPort", `"x"`}},
+		{"urlhaus bad url", URLhaus(), "abusech-urlhaus", "# id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter\n\"1\",\"2024-01-01 00:00:00\",\"http://a b/\",\"online\",\"\",\"malware_download\",\"\",\"\",\"x\"\n", 2, []string{"url", "a b"}},
+		{"urlhaus bad cc", URLhaus(), "abusech-urlhaus", "# Dateadded (UTC),URL,URL_status,Threat,Host,IPaddress,ASnumber,Country\n2019-02-13 00:34:42,http://example.ch/,offline,malware_download,example.ch,192.0.2.1,29083,DEU\n", 2, []string{"country", "DEU"}},
+		{"urlhaus bad asn", URLhaus(), "abusech-urlhaus", "# Dateadded (UTC),URL,URL_status,Threat,Host,IPaddress,ASnumber,Country\n2019-02-13 00:34:42,http://example.ch/,offline,malware_download,example.ch,192.0.2.1,AS-X,DE\n", 2, []string{"asnumber", "AS-X"}},
+		{"threatfox hash", ThreatFox(), "abusech-threatfox", "# \"first_seen_utc\",\"ioc_id\",\"ioc_value\",\"ioc_type\",\"threat_type\"\n\"2024-01-01 00:00:00\", \"1\", \"d41d8cd98f00b204e9800998ecf8427e\", \"md5_hash\", \"payload\"\n", 2, []string{"ioc_type", "md5_hash"}},
+		{"threatfox bad ip:port", ThreatFox(), "abusech-threatfox", "192.0.2.1\n192.0.2.1:port\n", 2, []string{"port", `"port"`}},
+		{"threatfox bad domain", ThreatFox(), "abusech-threatfox", "192.0.2.1\nexample..com\n", 2, []string{"ioc", "example..com"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := runParser(t, tt.parser, tt.feed, "test", []byte(tt.input), true)
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if c.rejects != 1 {
+				t.Fatalf("%d rejects, want 1 (%d events)", c.rejects, c.events)
+			}
+			got := c.rejected.String()
+			if !strings.HasPrefix(got, "line ") || !strings.Contains(got, "line "+strconv.Itoa(tt.line)+":") {
+				t.Errorf("reject %q is not at line %d", got, tt.line)
+			}
+			for _, s := range tt.reason {
+				if !strings.Contains(got, s) {
+					t.Errorf("reason %q does not name %q", got, s)
+				}
+			}
+		})
+	}
+}
+
+// TestNotTheFormat checks that a report of another kind is one error, not a
+// reject per line.
+func TestNotTheFormat(t *testing.T) {
+	html := "<!DOCTYPE html>\n<html><body>Rate limit exceeded</body></html>\n"
+	for _, f := range Formats {
+		p, _ := New(f)
+		feedName := map[string]string{"feodo": "abusech-feodo", "sslbl": "abusech-sslbl", "urlhaus": "abusech-urlhaus", "threatfox": "abusech-threatfox"}[f]
+		c, err := runParser(t, p, feedName, "x", []byte(html), false)
+		if !errors.Is(err, ErrFormat) {
+			t.Errorf("%s: err = %v, want ErrFormat", f, err)
+		}
+		if c.events+c.rejects != 0 {
+			t.Errorf("%s: %d events, %d rejects from an HTML page", f, c.events, c.rejects)
+		}
+	}
+}
