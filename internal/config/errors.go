@@ -53,7 +53,8 @@ func joinErrors(errs []*Error) error {
 }
 
 // suggest returns the candidate nearest to s by edit distance, if it is
-// near enough to be a plausible typo, else "".
+// near enough to be a plausible typo, or else one that s starts with or
+// that starts with s ("warn" for "warning"), or "".
 func suggest(s string, candidates []string) string {
 	best, bestD := "", -1
 	ls := strings.ToLower(s)
@@ -67,10 +68,17 @@ func suggest(s string, candidates []string) string {
 	if len(s) > 5 {
 		limit = 2
 	}
-	if bestD < 0 || bestD > limit {
-		return ""
+	if bestD >= 0 && bestD <= limit {
+		return best
 	}
-	return best
+	if len(ls) >= 3 {
+		for _, c := range candidates {
+			if lc := strings.ToLower(c); len(lc) >= 3 && (strings.HasPrefix(ls, lc) || strings.HasPrefix(lc, ls)) {
+				return c
+			}
+		}
+	}
+	return ""
 }
 
 // didYouMean returns `; did you mean "x"?` for the suggestion of s, or "".
