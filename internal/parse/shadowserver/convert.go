@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tocsin/tocsin/internal/event"
 )
@@ -213,9 +214,12 @@ func (c conv) apply(s string, row rowView, buf *[]byte) (val, error) {
 		if s == "" {
 			return val{}, nil
 		}
-		t, err := event.ParseTime(s)
-		if err != nil {
-			return val{}, nil
+		t, ok := parseHTTPDate(s)
+		if !ok {
+			var err error
+			if t, err = event.ParseTime(s); err != nil {
+				return val{}, nil
+			}
 		}
 		*buf = event.AppendTime((*buf)[:0], t)
 		return str(string(*buf)), nil
@@ -264,6 +268,43 @@ func (c conv) apply(s string, row rowView, buf *[]byte) (val, error) {
 		return str("vulnerable-exchange-server"), nil
 	}
 	return val{}, fmt.Errorf("internal: conversion %d", c)
+}
+
+// parseHTTPDate reads the form HTTP dates have, "Wed, 10 Feb 2010
+// 00:00:00 GMT", which event.ParseTime also reads but only after trying
+// many other layouts. It gives the time ParseTime gives, or false.
+func parseHTTPDate(s string) (time.Time, bool) {
+	if len(s) != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' ||
+		s[19] != ':' || s[22] != ':' || s[25:] != " GMT" {
+		return time.Time{}, false
+	}
+	if wd := strings.Index("MonTueWedThuFriSatSun", s[:3]); wd < 0 || wd%3 != 0 {
+		return time.Time{}, false
+	}
+	mon := strings.Index("JanFebMarAprMayJunJulAugSepOctNovDec", s[8:11])
+	if mon < 0 || mon%3 != 0 {
+		return time.Time{}, false
+	}
+	num := func(a, b int) int {
+		n := 0
+		for i := a; i < b; i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return -1
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	d, y, h, mi, se := num(5, 7), num(12, 16), num(17, 19), num(20, 22), num(23, 25)
+	if d < 1 || y < 0 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(mon/3+1), d, h, mi, se, 0, time.UTC)
+	if t.Day() != d {
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // pyInt reads an integer as Python's int() does for the values feeds hold:

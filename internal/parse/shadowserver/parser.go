@@ -185,6 +185,17 @@ type rowState struct {
 	fields  []string
 	pending []bool // per column: its value still has to go to extra
 	buf     []byte
+	// validUTF8 says the current row is valid UTF-8.
+	validUTF8 bool
+}
+
+// setExtra stores the text v under extra.key; field is "extra."+key.
+func (st *rowState) setExtra(key, field, v string) error {
+	if st.validUTF8 && len(v) <= event.MaxFieldLen {
+		st.e.SetExtra(key, v)
+		return nil
+	}
+	return st.e.Set(field, v) // replaces bad UTF-8, refuses a long value
 }
 
 // cell implements rowView.
@@ -203,6 +214,9 @@ func (st *rowState) row(fields []string, raw []byte) error {
 		return fmt.Errorf("the row has %d fields, the header has %d", len(fields), len(st.header))
 	}
 	st.fields = fields
+	// Every field of a row that is valid UTF-8 is too: fields are split at
+	// ASCII characters.
+	st.validUTF8 = utf8.Valid(raw)
 	e := &st.e
 	if err := parse.Begin(e, st.in); err != nil {
 		return err
@@ -210,9 +224,19 @@ func (st *rowState) row(fields []string, raw []byte) error {
 	for i := range st.steps {
 		s := &st.steps[i]
 		cell := fields[s.col]
-		v, err := s.conv.apply(cell, st, &st.buf)
-		if err != nil {
-			return fmt.Errorf("column %s %s: %s: %v", s.column, quote(cell), convs[s.conv].name, err)
+		var v val
+		switch s.conv {
+		case convNone, convAddUTC:
+			v = val{kind: valStr, s: cell}
+		case convToNone:
+			if cell != "" && cell != "0" && cell != "unknown" {
+				v = val{kind: valStr, s: cell}
+			}
+		default:
+			var err error
+			if v, err = s.conv.apply(cell, st, &st.buf); err != nil {
+				return fmt.Errorf("column %s %s: %s: %v", s.column, quote(cell), convs[s.conv].name, err)
+			}
 		}
 		consumed := true
 		switch {
@@ -225,7 +249,7 @@ func (st *rowState) row(fields []string, raw []byte) error {
 			if v.kind != valStr {
 				e.SetExtra(s.extraKey, v.any())
 			} else if v.s != "" {
-				if err := e.Set(s.field, v.s); err != nil {
+				if err := st.setExtra(s.extraKey, s.field, v.s); err != nil {
 					return fmt.Errorf("column %s %s: %v", s.column, quote(cell), err)
 				}
 			}
@@ -246,20 +270,20 @@ func (st *rowState) row(fields []string, raw []byte) error {
 		st.pending[s.col] = !consumed
 	}
 	for _, c := range st.rep.constants {
-		if err := e.Set(c.name, c.value); err != nil {
+		if err := c.set(e, c.value); err != nil {
 			return err
 		}
 	}
 	for _, c := range st.unmapped {
 		if v := fields[c]; v != "" {
-			if err := e.Set(st.extraName[c], v); err != nil {
+			if err := st.setExtra(st.header[c], st.extraName[c], v); err != nil {
 				return fmt.Errorf("column %s %s: %v", st.header[c], quote(v), err)
 			}
 		}
 	}
 	for _, c := range st.mapped {
 		if v := fields[c]; st.pending[c] && v != "" {
-			if err := e.Set(st.extraName[c], v); err != nil {
+			if err := st.setExtra(st.header[c], st.extraName[c], v); err != nil {
 				return fmt.Errorf("column %s %s: %v", st.header[c], quote(v), err)
 			}
 		}
@@ -284,8 +308,3 @@ func quote(s string) string {
 
 // setter stores a text value in one harmonisation field.
 type setter func(e *event.Event, s string) error
-
-// setterFor returns the setter of the field called name.
-func setterFor(name string) setter {
-	return func(e *event.Event, s string) error { return e.Set(name, s) }
-}

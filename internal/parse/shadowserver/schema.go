@@ -76,7 +76,10 @@ const (
 	targetIgnore               // false: the column is read and dropped
 )
 
-type constant struct{ name, value string }
+type constant struct {
+	name, value string
+	set         setter
+}
 
 // Created returns the schema's _meta.date_created, or "" when it has none.
 func (s *Schema) Created() string { return s.created }
@@ -244,7 +247,7 @@ func loadReport(key string, raw json.RawMessage) (*Report, error) {
 			problems = append(problems, fmt.Errorf("constant_fields: %w", err))
 			continue
 		}
-		rep.constants = append(rep.constants, constant{name, v})
+		rep.constants = append(rep.constants, constant{name, v, setterFor(name)})
 	}
 	if scratch.Classification.Type != "" || scratch.Classification.Taxonomy != "" {
 		if err := scratch.Classification.Validate(); err != nil {
