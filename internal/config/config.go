@@ -170,10 +170,12 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Paths in the file are relative to it; those in the environment to
+	// the working directory, as usual.
+	c.resolvePaths(filepath.Dir(path))
 	if err := c.ApplyEnv(os.LookupEnv); err != nil {
 		return nil, err
 	}
-	c.resolvePaths(filepath.Dir(path))
 	return c, nil
 }
 

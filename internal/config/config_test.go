@@ -208,6 +208,13 @@ func TestEnvOverride(t *testing.T) {
 	if err != nil || c.Database.Reveal() != pg {
 		t.Errorf("Load(\"\") = %v, %v", c, err)
 	}
+	// A relative path in the environment stays relative to the working
+	// directory, unlike one in the file.
+	t.Setenv(EnvDatabase, "rel/t.db")
+	c, err = Load(example)
+	if err != nil || c.Database.Reveal() != "rel/t.db" {
+		t.Errorf("relative TOCSIN_DATABASE: %v, %v", c, err)
+	}
 	// Set but empty: no override.
 	t.Setenv(EnvDatabase, "")
 	c, err = Load(example)

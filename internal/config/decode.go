@@ -151,7 +151,8 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	if t != secretType && v.CanAddr() && v.Addr().Type().Implements(unmarshalerType) {
 		// A type that reads itself checks its own keys.
 		if err := n.Decode(v.Addr().Interface()); err != nil {
-			d.badValue(n.Line, path, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+			msg := strings.TrimPrefix(err.Error(), "yaml: ")
+			d.badValue(n.Line, path, "%s", strings.Join(strings.Fields(msg), " "))
 		}
 		return
 	}
