@@ -139,10 +139,14 @@ const maxFileSize = 16 << 20
 // a SQLite database path, shadowserver.schema_file) relative to the file's
 // directory. An empty path means no file: Load returns Default with the
 // environment overrides applied. On error the Config is nil.
-func Load(path string) (*Config, error) {
+func Load(path string) (*Config, error) { return LoadEnv(path, os.LookupEnv) }
+
+// LoadEnv is Load with the environment read through lookup, for a caller
+// (or test) that injects its environment.
+func LoadEnv(path string, lookup func(string) (string, bool)) (*Config, error) {
 	if path == "" {
 		c := Default()
-		if err := c.ApplyEnv(os.LookupEnv); err != nil {
+		if err := c.ApplyEnv(lookup); err != nil {
 			return nil, err
 		}
 		return c, nil
@@ -173,7 +177,7 @@ func Load(path string) (*Config, error) {
 	// Paths in the file are relative to it; those in the environment to
 	// the working directory, as usual.
 	c.resolvePaths(filepath.Dir(path))
-	if err := c.ApplyEnv(os.LookupEnv); err != nil {
+	if err := c.ApplyEnv(lookup); err != nil {
 		return nil, err
 	}
 	return c, nil

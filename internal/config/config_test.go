@@ -227,6 +227,11 @@ func TestEnvOverride(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), EnvDatabase) || strings.Contains(err.Error(), "topsecret") {
 		t.Errorf("bad TOCSIN_DATABASE: %v", err)
 	}
+	// An injected environment.
+	c, err = LoadEnv(example, func(k string) (string, bool) { return map[string]string{EnvDatabase: "/srv/x.db"}[k], true })
+	if err != nil || c.Database.Reveal() != "/srv/x.db" {
+		t.Errorf("LoadEnv: %v, %v", c, err)
+	}
 	// ApplyEnv with an injected environment.
 	c = Default()
 	if err := c.ApplyEnv(func(k string) (string, bool) { return map[string]string{EnvDatabase: "/srv/t.db"}[k], true }); err != nil || c.Database.Reveal() != "/srv/t.db" {
