@@ -294,11 +294,11 @@ func commentBody(line string) string {
 // 15:04:05" (UTC) and "2006-01-02" quickly, anything event.ParseTime
 // reads otherwise.
 func parseTime(s string) (time.Time, error) {
-	if len(s) == 10 && s[4] == '-' && s[7] == '-' {
-		y, err1 := strconv.Atoi(s[:4])
-		m, err2 := strconv.Atoi(s[5:7])
-		d, err3 := strconv.Atoi(s[8:])
-		if err1 == nil && err2 == nil && err3 == nil && m >= 1 && m <= 12 && d >= 1 && d <= 31 {
+	if len(s) == 10 && s[4] == '-' && s[7] == '-' && isDigits(s[:4]) && isDigits(s[5:7]) && isDigits(s[8:]) {
+		y, _ := strconv.Atoi(s[:4])
+		m, _ := strconv.Atoi(s[5:7])
+		d, _ := strconv.Atoi(s[8:])
+		if m >= 1 && m <= 12 && d >= 1 && d <= 31 {
 			t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
 			if t.Day() == d {
 				return t, nil
@@ -306,6 +306,19 @@ func parseTime(s string) (time.Time, error) {
 		}
 	}
 	return event.ParseTime(s)
+}
+
+// isDigits reports whether s is one or more ASCII digits.
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // setBool stores a truth value ("0"/"1", "True"/"False") under extra.key.

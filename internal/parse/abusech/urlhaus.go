@@ -180,15 +180,3 @@ func fillURLhaus(e *event.Event, l layout, row []string) error {
 	}
 	return setInt(e, "urlhaus_id", "id", l.get(row, uhID))
 }
-
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
