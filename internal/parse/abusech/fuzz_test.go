@@ -22,7 +22,7 @@ func FuzzParsers(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for format, feedName := range parsers {
 			p, _ := New(format)
-			c, _ := runParser(t, p, feedName, "fuzz", data, false)
+			c, _ := runParser(t, p, feedName, "fuzz", data, true)
 			_ = c
 		}
 	})

@@ -16,7 +16,7 @@ func FuzzParsers(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, format := range Formats {
 			p, _ := New(format)
-			_, _ = runParser(t, p, format, "fuzz", data, false)
+			_, _ = runParser(t, p, format, "fuzz", data, true)
 		}
 	})
 }

@@ -16,6 +16,6 @@ func FuzzDROP(f *testing.F) {
 	f.Add([]byte("; Spamhaus DROP List\n; Last-Modified: Mon, 14 Sep 2015 04:39:22 GMT\n1.4.0.0/17 ; SBL256893\n2a06:e480::/29 ; SBL301771\n"))
 	f.Add([]byte("AS260 ; AE | XCONNECT24 - Xconnect24 Inc., US\nAS10516 ; | Orb-bit Design Group\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, _ = runParser(t, DROP(), "spamhaus-drop", "fuzz", data, false)
+		_, _ = runParser(t, DROP(), "spamhaus-drop", "fuzz", data, true)
 	})
 }
