@@ -479,7 +479,8 @@ func TestPaging(t *testing.T) {
 
 // BenchmarkIngest stores reports of 100,000 records in Adds of 1,000, as
 // an ingest of a large Shadowserver report does: "new" with every record a
-// new event, "reseen" with every record a sighting of a stored event.
+// new event, "reseen" with every record a sighting of an event stored by
+// the report before (whose ingest is not timed).
 func BenchmarkIngest(b *testing.B) {
 	const n, batch = 100_000, 1000
 	doc := []byte(`{"feed.name":"shadowserver","classification.taxonomy":"vulnerable","classification.type":"vulnerable-system","classification.identifier":"open-ssl","source.ip":"198.51.100.17","source.port":443,"source.asn":64500,"source.geolocation.cc":"PT","time.source":"2026-11-24T01:02:03Z","extra.tag":"ssl-freak","extra.naics":541511}`)
@@ -521,11 +522,13 @@ func BenchmarkIngest(b *testing.B) {
 	b.Run("reseen", func(b *testing.B) {
 		s := open(b, newSchema(b))
 		defer s.Close()
-		ingest(b, s, "first", base)
 		i := 0
 		for b.Loop() {
 			i++
-			ingest(b, s, fmt.Sprint("again", i), base)
+			b.StopTimer()
+			ingest(b, s, fmt.Sprint("first", i), base+int64(i)*day)
+			b.StartTimer()
+			ingest(b, s, fmt.Sprint("again", i), base+int64(i)*day)
 		}
 		b.ReportMetric(float64(n*i)/b.Elapsed().Seconds(), "records/s")
 	})
