@@ -353,6 +353,67 @@ func TestDeadlockIsReported(t *testing.T) {
 	}
 }
 
+// Two Stores on one database stand for two processes: overlapping reports
+// ingested through both at once, each spanning the same partitions in a
+// different order, store every key once with every sighting counted.
+func TestTwoStores(t *testing.T) {
+	t.Parallel()
+	u := newSchema(t)
+	stores := []*Store{open(t, u), open(t, u)}
+	for _, s := range stores {
+		defer s.Close()
+	}
+	const workers, per = 6, 300
+	parts := []string{"a", "b", "c"}
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Go(func() {
+			ctx := context.Background()
+			s := stores[w%2]
+			tx, err := s.Begin(ctx, report(fmt.Sprint("w", w)))
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer tx.Rollback()
+			var recs []store.Record
+			for j := range parts {
+				feed := parts[(j+w)%len(parts)] // each worker in another order
+				for i := range per {
+					recs = append(recs, rec(feed, int64(i%2)*day, uint64(i+w*per/2)))
+				}
+			}
+			if _, err := tx.Add(ctx, recs); err != nil {
+				errs <- err
+				return
+			}
+			if _, err := tx.Commit(ctx); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	var distinct, total int64
+	for e, err := range stores[0].Events(context.Background(), store.Filter{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		distinct++
+		total += e.Count
+	}
+	if want := int64(len(parts) * (per + (workers-1)*per/2)); distinct != want {
+		t.Errorf("%d distinct events, want %d", distinct, want)
+	}
+	if want := int64(len(parts) * workers * per); total != want {
+		t.Errorf("counts add up to %d, want %d", total, want)
+	}
+}
+
 func TestTextIsCleaned(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
