@@ -234,7 +234,7 @@ func TestParseReport(t *testing.T) {
 type outputFunc func(*event.Event, int) error
 
 func (f outputFunc) Event(e *event.Event, line int) error { return f(e, line) }
-func (f outputFunc) Reject(int, []byte, error) error    { return nil }
+func (f outputFunc) Reject(int, []byte, error) error      { return nil }
 
 // The feed's own defaults (TLP, constants) reach every event; the schema's
 // constants win over the feed's.
