@@ -164,3 +164,62 @@ func FuzzUnmarshalJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestBinaryRoundTrip(t *testing.T) {
+	var e Event
+	for k, v := range map[string]string{
+		"feed.name": "shadowserver", "time.source": "2022-01-10 00:01:42.123456", "time.observation": "1969-12-31T23:59:59Z",
+		"classification.type": "vulnerable-system", "source.ip": "2001:db8::5", "source.port": "0",
+		"source.asn": "64500", "source.network": "10.1.0.0/16", "destination.ip": "192.0.2.1",
+		"source.geolocation.latitude": "-33.5", "source.tor_node": "false", "raw": "aGVsbG8=", "rtir_id": "7",
+		"source.reverse_dns": "host.example", "event_description.text": "ü\n\"",
+	} {
+		if err := e.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.SetExtra("naics", int64(-517311))
+	e.SetExtra("tag", "ssl,vpn")
+	e.SetExtra("not a known key", 1.5)
+	e.SetExtra("flag", true)
+	e.SetExtra("nothing", nil)
+	e.SetExtra("nested", map[string]any{"a": []any{int64(1), "b"}})
+	b := e.AppendBinary(nil)
+	var back Event
+	if err := back.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(back.AppendJSON(nil)), string(e.AppendJSON(nil)); got != want {
+		t.Errorf("binary round trip differs:\n%s\n%s", got, want)
+	}
+	if len(b) >= len(e.AppendJSON(nil)) {
+		t.Errorf("binary %d bytes is not smaller than JSON %d", len(b), len(e.AppendJSON(nil)))
+	}
+	for i := range b {
+		if err := back.UnmarshalBinary(b[:i]); err == nil && i > 1 && i < len(b) {
+			// a prefix that ends exactly between entries is a valid, shorter event
+			continue
+		}
+	}
+}
+
+func FuzzUnmarshalBinary(f *testing.F) {
+	var e Event
+	e.Set("source.ip", "192.0.2.1")
+	e.Set("time.source", "2022-01-10 00:01:42")
+	e.SetExtra("x", "y")
+	f.Add(e.AppendBinary(nil))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var e Event
+		if e.UnmarshalBinary(b) != nil {
+			return
+		}
+		var back Event
+		if err := back.UnmarshalBinary(e.AppendBinary(nil)); err != nil {
+			t.Fatalf("own encoding does not read back: %v", err)
+		}
+		if string(back.AppendJSON(nil)) != string(e.AppendJSON(nil)) {
+			t.Fatal("round trip differs")
+		}
+	})
+}

@@ -2,6 +2,7 @@ package event
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -51,6 +52,12 @@ type Field struct {
 	get func(e *Event) (any, bool)
 	// appendJSON appends the value as JSON, if present.
 	appendJSON func(e *Event, dst []byte) ([]byte, bool)
+	// appendBin appends the value in the binary encoding, if present.
+	appendBin func(e *Event, dst []byte) ([]byte, bool)
+	// readBin reads a value written by appendBin from the front of b.
+	readBin func(e *Event, b []byte) ([]byte, error)
+	// code is the field's permanent number in the binary encoding.
+	code uint64
 }
 
 // Fields lists every field in the order events are written.
@@ -456,6 +463,18 @@ func textField(name string, kind Kind, p func(*Event) *string) *Field {
 			}
 			return AppendJSONString(dst, v), true
 		},
+		appendBin: func(e *Event, dst []byte) ([]byte, bool) {
+			v := *p(e)
+			if v == "" {
+				return dst, false
+			}
+			return appendBinString(dst, v), true
+		},
+		readBin: func(e *Event, b []byte) ([]byte, error) {
+			v, rest, err := readBinString(b)
+			*p(e) = v
+			return rest, err
+		},
 	}
 }
 
@@ -478,6 +497,18 @@ func ipField(name string, p func(*Event) *netip.Addr) *Field {
 			dst = append(dst, '"')
 			dst = a.AppendTo(dst)
 			return append(dst, '"'), true
+		},
+		appendBin: func(e *Event, dst []byte) ([]byte, bool) {
+			a := *p(e)
+			if !a.IsValid() {
+				return dst, false
+			}
+			return appendBinAddr(dst, a), true
+		},
+		readBin: func(e *Event, b []byte) ([]byte, error) {
+			a, rest, err := readBinAddr(b)
+			*p(e) = a
+			return rest, err
 		},
 	}
 }
@@ -502,6 +533,29 @@ func networkField(name string, p func(*Event) *netip.Prefix) *Field {
 			dst = n.AppendTo(dst)
 			return append(dst, '"'), true
 		},
+		appendBin: func(e *Event, dst []byte) ([]byte, bool) {
+			n := *p(e)
+			if !n.IsValid() {
+				return dst, false
+			}
+			return appendBinAddr(append(dst, byte(n.Bits())), n.Addr()), true
+		},
+		readBin: func(e *Event, b []byte) ([]byte, error) {
+			if len(b) < 1 {
+				return nil, errShort
+			}
+			bits := int(b[0])
+			a, rest, err := readBinAddr(b[1:])
+			if err != nil {
+				return nil, err
+			}
+			n := netip.PrefixFrom(a, bits)
+			if !n.IsValid() {
+				return nil, fmt.Errorf("bad prefix length %d", bits)
+			}
+			*p(e) = n
+			return rest, nil
+		},
 	}
 }
 
@@ -524,6 +578,26 @@ func timeField(name string, p func(*Event) *time.Time) *Field {
 			dst = append(dst, '"')
 			dst = AppendTime(dst, t)
 			return append(dst, '"'), true
+		},
+		appendBin: func(e *Event, dst []byte) ([]byte, bool) {
+			t := *p(e)
+			if t.IsZero() {
+				return dst, false
+			}
+			dst = binary.AppendVarint(dst, t.Unix())
+			return binary.AppendUvarint(dst, uint64(t.Nanosecond())), true
+		},
+		readBin: func(e *Event, b []byte) ([]byte, error) {
+			sec, n := binary.Varint(b)
+			if n <= 0 {
+				return nil, errShort
+			}
+			ns, m := binary.Uvarint(b[n:])
+			if m <= 0 || ns >= 1e9 {
+				return nil, errShort
+			}
+			*p(e) = time.Unix(sec, int64(ns)).UTC()
+			return b[n+m:], nil
 		},
 	}
 }
@@ -561,6 +635,21 @@ func intField[T integer](name string, lo, hi int64, p func(*Event) *Opt[T]) *Fie
 			}
 			return strconv.AppendInt(dst, int64(v.V), 10), true
 		},
+		appendBin: func(e *Event, dst []byte) ([]byte, bool) {
+			v := *p(e)
+			if !v.Set {
+				return dst, false
+			}
+			return binary.AppendVarint(dst, int64(v.V)), true
+		},
+		readBin: func(e *Event, b []byte) ([]byte, error) {
+			n, m := binary.Varint(b)
+			if m <= 0 || n < lo || n > hi {
+				return nil, errShort
+			}
+			*p(e) = Some(T(n))
+			return b[m:], nil
+		},
 	}
 }
 
@@ -582,6 +671,21 @@ func asnField(name string, p func(*Event) *uint32) *Field {
 				return dst, false
 			}
 			return strconv.AppendUint(dst, uint64(v), 10), true
+		},
+		appendBin: func(e *Event, dst []byte) ([]byte, bool) {
+			v := *p(e)
+			if v == 0 {
+				return dst, false
+			}
+			return binary.AppendUvarint(dst, uint64(v)), true
+		},
+		readBin: func(e *Event, b []byte) ([]byte, error) {
+			n, m := binary.Uvarint(b)
+			if m <= 0 || n > math.MaxUint32 {
+				return nil, errShort
+			}
+			*p(e) = uint32(n)
+			return b[m:], nil
 		},
 	}
 }
@@ -640,6 +744,24 @@ func floatField(name string, lo, hi float64, p func(*Event) *Opt[float64]) *Fiel
 			}
 			return strconv.AppendFloat(dst, v.V, 'f', -1, 64), true
 		},
+		appendBin: func(e *Event, dst []byte) ([]byte, bool) {
+			v := *p(e)
+			if !v.Set {
+				return dst, false
+			}
+			return binary.LittleEndian.AppendUint64(dst, math.Float64bits(v.V)), true
+		},
+		readBin: func(e *Event, b []byte) ([]byte, error) {
+			if len(b) < 8 {
+				return nil, errShort
+			}
+			f := math.Float64frombits(binary.LittleEndian.Uint64(b))
+			if math.IsNaN(f) || f < lo || f > hi {
+				return nil, fmt.Errorf("bad number %v", f)
+			}
+			*p(e) = Some(f)
+			return b[8:], nil
+		},
 	}
 }
 
@@ -660,6 +782,23 @@ func boolField(name string, p func(*Event) *Opt[bool]) *Field {
 				return dst, false
 			}
 			return strconv.AppendBool(dst, v.V), true
+		},
+		appendBin: func(e *Event, dst []byte) ([]byte, bool) {
+			v := *p(e)
+			if !v.Set {
+				return dst, false
+			}
+			if v.V {
+				return append(dst, 1), true
+			}
+			return append(dst, 0), true
+		},
+		readBin: func(e *Event, b []byte) ([]byte, error) {
+			if len(b) < 1 || b[0] > 1 {
+				return nil, errShort
+			}
+			*p(e) = Some(b[0] == 1)
+			return b[1:], nil
 		},
 	}
 }
@@ -682,6 +821,18 @@ func rawField() *Field {
 			dst = append(dst, '"')
 			dst = base64.StdEncoding.AppendEncode(dst, e.Raw)
 			return append(dst, '"'), true
+		},
+		appendBin: func(e *Event, dst []byte) ([]byte, bool) {
+			if len(e.Raw) == 0 {
+				return dst, false
+			}
+			dst = binary.AppendUvarint(dst, uint64(len(e.Raw)))
+			return append(dst, e.Raw...), true
+		},
+		readBin: func(e *Event, b []byte) ([]byte, error) {
+			v, rest, err := readBinBytes(b)
+			e.Raw = append(e.Raw[:0], v...)
+			return rest, err
 		},
 	}
 }
@@ -777,6 +928,7 @@ func init() {
 		}
 		fieldByName[f.Name] = f
 	}
+	assignCodes()
 }
 
 // AppendValue appends the field's value of e in its JSON form and reports

@@ -94,6 +94,11 @@ func (e *FileError) Unwrap() error { return e.Err }
 // be read does not stop the others: its error is returned, joined with the
 // others', once all files are done.
 func (in *Ingester) Files(ctx context.Context, paths []string, opts Options) (Result, error) {
+	if opts.Feed != "" {
+		if _, err := in.Feeds.Get(opts.Feed); err != nil {
+			return Result{}, err
+		}
+	}
 	var total Result
 	var errs []error
 	for _, p := range paths {
@@ -433,7 +438,7 @@ func (o *output) Event(e *event.Event, line int) error {
 		e.Raw = nil
 	}
 	start := len(b.arena)
-	b.arena = e.AppendJSON(b.arena)
+	b.arena = e.AppendBinary(b.arena)
 	var ip string
 	if e.Source.IP.IsValid() {
 		ip = e.Source.IP.String()

@@ -97,7 +97,7 @@ type Record struct {
 	Time     int64  // time.source (else time.observation), Unix seconds
 	SourceIP string // source.ip as text, "" when none; for filtering
 	Line     int    // line of the report the event was parsed from
-	Doc      []byte // the event as IntelMQ JSON
+	Doc      []byte // the event, encoded by event.AppendBinary; opaque to the store
 }
 
 // Event is a stored event.
@@ -110,7 +110,7 @@ type Event struct {
 	LastSeen  time.Time
 	ReportID  int64
 	Line      int
-	Doc       []byte // IntelMQ JSON
+	Doc       []byte // as stored: event.AppendBinary
 }
 
 // Filter selects events. Zero fields match everything.

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The README's first command: tocsin's main job on the embedded default
+# (SQLite in ./tocsin-data, no server). Ingests real threat-data samples,
+# ingests them again (nothing is added twice), and shows what was stored.
+set -euo pipefail
+bin=${1:-bin/tocsin}
+shared=${2:-../shared/data}
+feeds="$shared/feeds"
+if [ ! -d "$feeds" ]; then
+  echo "(../shared/data is absent: using the samples shipped in testdata/demo)"
+  feeds=testdata/demo
+fi
+ss="$feeds/intelmq/parsers@d624988/shadowserver/testdata"
+[ -d "$ss" ] || ss="$feeds/shadowserver"
+
+run() { echo; echo "\$ $*"; "$@"; }
+
+run "$bin" ingest --feed shadowserver "$ss"/*.csv
+for spec in \
+  "abusech-feodo:$feeds/abusech/feodotracker_ipblocklist.2024-04-04.csv" \
+  "abusech-sslbl:$feeds/abusech/sslbl_sslipblacklist.2015-10-15.csv" \
+  "abusech-threatfox:$feeds/threatfox/threatfox_ioc_ips.2026-08-22.txt" \
+  "phishtank:$feeds/phishtank/phishtank_verified_online.2021-03-14.csv"; do
+  f=${spec#*:}
+  [ -f "$f" ] && run "$bin" ingest --feed "${spec%%:*}" "$f"
+done
+echo; echo "# The same files again: already stored, nothing is added."
+run "$bin" ingest --json --feed shadowserver "$ss"/*.csv
+run "$bin" reports list
+run "$bin" events --limit 15
+run "$bin" events --json --limit 1 --type infected-system
+run "$bin" quarantine list --limit 10
+echo
+echo "Everything is in ./tocsin-data (tocsin.db and raw/). Try: $bin events --help"
