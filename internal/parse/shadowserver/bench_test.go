@@ -102,3 +102,33 @@ func BenchmarkParse(b *testing.B) {
 		b.ReportMetric(float64(rows)*float64(b.N)/cpu.Seconds(), "rows/cpu-s")
 	}
 }
+
+// BenchmarkCSVReader reads the same rows as BenchmarkParse and does
+// nothing else: the reader's share of a row's cost.
+func BenchmarkCSVReader(b *testing.B) {
+	reps := benchReports(b, 100_000)
+	rows, size := 0, 0
+	for _, r := range reps {
+		rows += r.rows + 1
+		size += len(r.data)
+	}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		n := 0
+		for _, r := range reps {
+			cr := newCSVReader(bytes.NewReader(r.data))
+			for cr.next() == nil {
+				n++
+			}
+		}
+		if n != rows {
+			b.Fatalf("%d rows, want %d", n, rows)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows), "ns/row")
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)/float64(rows), "cpu-ns/row")
+	}
+}
