@@ -20,7 +20,10 @@ var ErrHeader = errors.New("report header does not fit the schema")
 type parser struct{ schema *Schema }
 
 // New returns the Shadowserver parser using s; nil means the embedded
-// schema. The parser is safe for concurrent use.
+// schema. The parser is safe for concurrent use. Parse reads in.R to its
+// end or to the first error and does not close it; it returns an error for
+// an unknown report type, a header that does not fit the schema, a read
+// error or an error from out, and rejects bad rows through out.
 func New(s *Schema) parse.Parser {
 	if s == nil {
 		s = Embedded()
@@ -46,6 +49,11 @@ func (p *parser) Parse(ctx context.Context, in parse.Input, out parse.Output) er
 		return fmt.Errorf("shadowserver %s report %s: %w", rep.Type, in.Name, err)
 	}
 	st := &rowState{plan: pl, in: &in, pending: make([]bool, len(pl.header))}
+	// The feed's defaults are the same for every row: a bad one is the
+	// configuration's fault, said once, not a reason to reject every row.
+	if err := parse.Begin(&st.e, &in); err != nil {
+		return fmt.Errorf("shadowserver report %s: feed %s: %w", in.Name, in.Feed.Name, err)
+	}
 	for n := 0; ; n++ {
 		if n&4095 == 0 {
 			if err := ctx.Err(); err != nil {

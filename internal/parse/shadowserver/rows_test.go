@@ -273,3 +273,31 @@ func TestRequiredNoneGoesToExtra(t *testing.T) {
 		t.Errorf("source.ip %v extra.ip %v fqdn %q taxonomy %q", e.Source.IP, e.Extra["ip"], e.Source.FQDN, e.Classification.Taxonomy)
 	}
 }
+
+func TestBadFeedDefaults(t *testing.T) {
+	f := *feed.Builtin()["shadowserver"]
+	f.TLP = "purple"
+	var rec recorder
+	in := input("scan_x.csv", "", []byte(miniHeader+"2024-07-04 01:02:03,192.0.2.1,443,,,,,,,,,,\n"))
+	in.Feed = &f
+	err := miniParser(t).Parse(context.Background(), in, &rec)
+	if err == nil || !strings.Contains(err.Error(), "feed shadowserver") || !strings.Contains(err.Error(), "purple") || len(rec.rejects) != 0 {
+		t.Errorf("err = %v, %d rejects", err, len(rec.rejects))
+	}
+}
+
+// Two report types of the schema map no column to a source or destination
+// (ransomware_victim keeps the victim's website in extra, sandbox_dns the
+// queried name), so an Event refuses all their rows. This test records
+// that; it changes when the event package or the mapping does.
+func TestReportTypesWithoutSubject(t *testing.T) {
+	data := "timestamp,entity_name,website,geo,region,sector,date_published,ransomware,leak_site_url,severity,actor_geo_stats_30d,actor_total_stats_30d\n" +
+		"2025-01-02 03:04:05,Example Ltd,example.com,SE,STOCKHOLM,Retail,2025-01-01,lockbit,http://leak.example,critical,3,40\n"
+	rec, err := run(t, "2025-01-02-ransomware_victim-se.csv", "", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.events) != 0 || len(rec.rejects) != 1 || !strings.Contains(rec.rejects[0].reason, "names no source or destination") {
+		t.Errorf("events %d, rejects %+v", len(rec.events), rec.rejects)
+	}
+}
