@@ -98,3 +98,28 @@ func TestNotTheFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainForms checks the one-value-per-line exports: Feodo Tracker's
+// ipblocklist.txt and URLhaus's text export.
+func TestPlainForms(t *testing.T) {
+	tests := []struct {
+		parser      parse.Parser
+		feed, input string
+		want        []string
+	}{
+		{Feodo(), "abusech-feodo", "# Feodo Tracker Botnet C2 IP Blocklist\n#\n192.0.2.1\n198.51.100.2\n", []string{`"source.ip":"192.0.2.1"`, `"source.ip":"198.51.100.2"`}},
+		{URLhaus(), "abusech-urlhaus", "# URLhaus\nhttp://192.0.2.1/x.sh\nhttps://dl.example.com/a.exe\n", []string{`"source.ip":"192.0.2.1","source.url":"http://192.0.2.1/x.sh"`, `"source.fqdn":"dl.example.com","source.url":"https://dl.example.com/a.exe"`}},
+	}
+	for _, tt := range tests {
+		c, err := runParser(t, tt.parser, tt.feed, "x", []byte(tt.input), true)
+		if err != nil || c.rejects != 0 || c.events != len(tt.want) {
+			t.Errorf("%s: err %v, %d events, %d rejects %s", tt.feed, err, c.events, c.rejects, c.rejected.String())
+			continue
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(c.json.String(), w) {
+				t.Errorf("%s: output lacks %s:\n%s", tt.feed, w, c.json.String())
+			}
+		}
+	}
+}

@@ -247,7 +247,7 @@ func findTime(data []byte) time.Time {
 		return time.Time{}
 	}
 	sec, err := strconv.ParseInt(r.Timestamp.String(), 10, 64)
-	if err != nil || sec <= 0 {
+	if err != nil || sec <= 0 || sec > 1e11 { // 1e11 s is the year 5138
 		return time.Time{}
 	}
 	return time.Unix(sec, 0).UTC()
