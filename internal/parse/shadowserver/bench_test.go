@@ -96,6 +96,7 @@ func BenchmarkParse(b *testing.B) {
 	}
 	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows), "ns/row")
+	b.ReportMetric(float64(rows), "rows/op")
 	if cpu := cpuTime() - cpu0; cpu > 0 {
 		// Rows per second of CPU time (garbage collection included), which
 		// a busy machine does not distort the way it distorts rows/s.

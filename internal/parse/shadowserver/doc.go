@@ -59,8 +59,9 @@
 //     guess at fuzzily is no value here.
 //   - Every event is validated (event.Validate): one that names no source
 //     or destination, or whose classification is not in the taxonomy, is
-//     rejected with the reason. The sandbox_dns mapping sets neither, so
-//     its rows are rejected.
+//     rejected with the reason. The sandbox_dns and ransomware_victim
+//     mappings set neither (the queried name, the victim's website go to
+//     extra), so all their rows are rejected.
 //
 // Rows are read by a CSV reader that follows Python's csv module as
 // IntelMQ uses it and makes one allocation per row; the header is compiled

@@ -297,7 +297,10 @@ func (st *rowState) row(fields []string, raw []byte) error {
 		}
 	}
 	e.Feed.Code = st.rep.FeedName
-	e.Raw = append(e.Raw[:0], raw...)
+	// The record's bytes in the reader's buffer, which stay put until the
+	// next row is read: as long as Output.Event may use e. Capped, so that
+	// an append by the receiver copies.
+	e.Raw = raw[:len(raw):len(raw)]
 	return e.Validate()
 }
 
