@@ -541,7 +541,9 @@ func TestPaging(t *testing.T) {
 // BenchmarkIngest stores reports of 100,000 records in Adds of 1,000, as
 // an ingest of a large Shadowserver report does: "new" with every record a
 // new event, "reseen" with every record a sighting of an event stored by
-// the report before (whose ingest is not timed).
+// the report before (whose ingest is not timed). On the 2-core machine of
+// DESIGN.md with PostgreSQL 15 on loopback: about 185,000 records/s new and
+// 128,000 reseen (the SQLite store: 186,000 new).
 func BenchmarkIngest(b *testing.B) {
 	const n, batch = 100_000, 1000
 	doc := []byte(`{"feed.name":"shadowserver","classification.taxonomy":"vulnerable","classification.type":"vulnerable-system","classification.identifier":"open-ssl","source.ip":"198.51.100.17","source.port":443,"source.asn":64500,"source.geolocation.cc":"PT","time.source":"2026-11-24T01:02:03Z","extra.tag":"ssl-freak","extra.naics":541511}`)
