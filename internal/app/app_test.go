@@ -2,6 +2,7 @@ package app
 
 import (
 	"bufio"
+	"fmt"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -59,8 +60,17 @@ func ingestJSON(t *testing.T, r result) ingestResult {
 	return res
 }
 
+// sampleFiles lists IntelMQ's Shadowserver samples but phish_url.csv, a
+// report type Shadowserver has retired: the current schema does not know it
+// (the shadowserver package tests that it is refused with a clear error).
 func sampleFiles(t *testing.T) []string {
-	files, _ := filepath.Glob(filepath.Join(samplesDir(t), "*.csv"))
+	all, _ := filepath.Glob(filepath.Join(samplesDir(t), "*.csv"))
+	var files []string
+	for _, f := range all {
+		if filepath.Base(f) != "phish_url.csv" {
+			files = append(files, f)
+		}
+	}
 	if len(files) < 80 {
 		t.Fatalf("only %d samples found", len(files))
 	}
@@ -159,7 +169,7 @@ func TestBadInput(t *testing.T) {
 	good := filepath.Join(dir, "2026-11-24-scan_ssh-test-asn.csv")
 	os.WriteFile(good, []byte("\"timestamp\",\"ip\",\"port\",\"hostname\",\"tag\",\"asn\",\"geo\"\n"+
 		"\"2026-11-24 01:02:03\",\"192.0.2.1\",22,,\"ssh\",64500,\"SE\"\n"+
-		"\"2026-11-24 01:02:03\",\"not-an-ip\",22,,\"ssh\",64500,\"SE\"\n"), 0o644)
+		"\"2026-11-24 01:02:03\",\"192.0.2.2\",\"twenty-two\",,\"ssh\",64500,\"SE\"\n"), 0o644)
 	missing := filepath.Join(dir, "nope.csv")
 	r := run(t, data, nil, "ingest", "--json", "--feed", "shadowserver", missing, good)
 	if r.code != 1 {
@@ -175,7 +185,7 @@ func TestBadInput(t *testing.T) {
 	q := run(t, data, nil, "quarantine", "list", "--json")
 	var row map[string]any
 	json.Unmarshal([]byte(strings.TrimSpace(q.stdout)), &row)
-	if row["file"] != filepath.Base(good) || row["line"] != float64(3) || !strings.Contains(row["reason"].(string), "not-an-ip") {
+	if row["file"] != filepath.Base(good) || row["line"] != float64(3) || !strings.Contains(fmt.Sprint(row["reason"]), "twenty-two") {
 		t.Errorf("quarantine row %v", row)
 	}
 }

@@ -151,7 +151,7 @@ func (e *Event) SetExtra(key string, v any) {
 // Errors returned by Validate.
 var (
 	ErrNoClassification = errors.New("classification.type is missing")
-	ErrNoSubject        = errors.New("the event names no source or destination (ip, fqdn, url, network, asn or account)")
+	ErrNoSubject        = errors.New("the event names nothing: no source or destination (ip, fqdn, url, network, asn, account, country), no malware and no extra data")
 )
 
 // Validate checks what no single field can check on its own: the
@@ -162,12 +162,15 @@ func (e *Event) Validate() error {
 	if err := e.Classification.Validate(); err != nil {
 		return err
 	}
-	if !e.Source.hasSubject() && !e.Destination.hasSubject() {
+	if !e.Source.hasSubject() && !e.Destination.hasSubject() && e.Malware == (Malware{}) && len(e.Extra) == 0 {
 		return ErrNoSubject
 	}
 	return nil
 }
 
+// hasSubject reports whether the endpoint names anything. A sandbox's DNS
+// query (a malware hash) or a ransomware victim (a name and a country) is
+// about something too, hence the wider test in Validate.
 func (p *Endpoint) hasSubject() bool {
-	return p.IP.IsValid() || p.FQDN != "" || p.URL != "" || p.Network.IsValid() || p.ASN != 0 || p.Account != ""
+	return p.IP.IsValid() || p.FQDN != "" || p.URL != "" || p.Network.IsValid() || p.ASN != 0 || p.Account != "" || p.Geolocation.CC != ""
 }

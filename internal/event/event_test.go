@@ -223,3 +223,25 @@ func FuzzUnmarshalBinary(f *testing.F) {
 		}
 	})
 }
+
+func TestNormURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"example.com/x":                         "http://example.com/x",
+		"web.archive.org/web/2020/https://x.io": "http://web.archive.org/web/2020/https://x.io",
+		"https://evil.example/login%A":          "https://evil.example/login%A",
+		"hxxp://evil.example/":                  "hxxp://evil.example/",
+		"https://x.example/o/goo (2).html":      "https://x.example/o/goo (2).html",
+	} {
+		if got, err := NormURL(in); err != nil || got != want {
+			t.Errorf("NormURL(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"http://", "http:// spaced.example/", "http://exa mple/", "://x", "http://x.example/\nX-Injected: 1"} {
+		if got, err := NormURL(bad); err == nil {
+			t.Errorf("NormURL(%q) = %q, want an error", bad, got)
+		}
+	}
+	if _, err := NormFQDN("0.."); err == nil {
+		t.Error(`NormFQDN("0..") accepted`)
+	}
+}

@@ -359,7 +359,7 @@ func NormFQDN(s string) (string, error) {
 			return "", fmt.Errorf("%q is not a host name", s)
 		}
 	}
-	if strings.Contains(s, "..") || s[0] == '.' {
+	if strings.Contains(s, "..") || s[0] == '.' || s[len(s)-1] == '.' {
 		return "", fmt.Errorf("%q is not a host name (empty label)", s)
 	}
 	if _, err := netip.ParseAddr(s); err == nil {
@@ -375,17 +375,46 @@ func NormURL(s string) (string, error) {
 	if s == "" {
 		return "", fmt.Errorf("empty URL")
 	}
-	if !strings.Contains(s, "://") {
+	if !hasScheme(s) {
 		s = "http://" + s
 	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return "", fmt.Errorf("%q is not a URL", s)
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] == 0x7f {
+			return "", fmt.Errorf("%q is not a URL: it has control characters", s)
+		}
 	}
-	if u.Scheme == "" || u.Host == "" {
+	// Only the scheme and the authority must parse: phishing and malware
+	// URLs are often malformed after the host (a stray %), and such a URL
+	// is still the evidence.
+	scheme, rest, _ := strings.Cut(s, "://")
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	u, err := url.Parse(scheme + "://" + authority)
+	if err != nil || u.Host == "" || u.Hostname() == "" {
 		return "", fmt.Errorf("%q is not an absolute URL with a host", s)
 	}
 	return validUTF8(s), nil
+}
+
+// hasScheme reports whether s starts with "scheme://", a scheme being a
+// letter followed by letters, digits, '+', '-' or '.'.
+func hasScheme(s string) bool {
+	i := strings.Index(s, "://")
+	if i <= 0 {
+		return false
+	}
+	for j := 0; j < i; j++ {
+		c := s[j]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		case j > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // NormTLP returns the canonical (IntelMQ, upper-case) form of a TLP level;
@@ -929,6 +958,19 @@ func init() {
 		fieldByName[f.Name] = f
 	}
 	assignCodes()
+}
+
+// Set parses s, validates it and stores it in e, as Event.Set does for the
+// field's name but without looking the field up: parsers that map columns
+// to fields once per report call it per cell.
+func (f *Field) Set(e *Event, s string) error {
+	if s == "" {
+		return nil
+	}
+	if err := f.set(e, s); err != nil {
+		return fmt.Errorf("%s: %w", f.Name, err)
+	}
+	return nil
 }
 
 // AppendValue appends the field's value of e in its JSON form and reports

@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/tocsin/tocsin/internal/event"
@@ -48,6 +49,9 @@ type Ingester struct {
 	Now func() time.Time
 	// Progress, when set, is told how far each report is.
 	Progress Progress
+
+	mu    sync.Mutex
+	spare []*batch
 }
 
 // Progress is told how far ingest is. Its methods are called from the
@@ -279,8 +283,33 @@ func copyRaw(path, dir string) (string, error) {
 }
 
 // batchSize is how many events travel from the parser to the writer at
-// once; four batches are in flight at most.
-const batchSize = 2048
+// once; batchesInFlight batches are in flight at most.
+const (
+	batchSize       = 2048
+	batchesInFlight = 4
+)
+
+// getBatch returns a recycled batch or a new one: batches outlive a report,
+// so that ingesting many small reports does not allocate megabytes each.
+func (in *Ingester) getBatch() *batch {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if n := len(in.spare); n > 0 {
+		b := in.spare[n-1]
+		in.spare = in.spare[:n-1]
+		return b
+	}
+	return &batch{recs: make([]store.Record, 0, batchSize), arena: make([]byte, 0, batchSize*512)}
+}
+
+func (in *Ingester) putBatch(b *batch) {
+	b.recs, b.arena, b.quar = b.recs[:0], b.arena[:0], b.quar[:0]
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if len(in.spare) < batchesInFlight {
+		in.spare = append(in.spare, b)
+	}
+}
 
 type batch struct {
 	recs  []store.Record
@@ -293,10 +322,15 @@ type batch struct {
 func (in *Ingester) run(ctx context.Context, tx store.Tx, r io.Reader, size int64, pin parse.Input, p parse.Parser) (store.Totals, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	free := make(chan *batch, 4)
+	free := make(chan *batch, batchesInFlight)
 	for range cap(free) {
-		free <- &batch{recs: make([]store.Record, 0, batchSize), arena: make([]byte, 0, batchSize*512)}
+		free <- in.getBatch()
 	}
+	defer func() {
+		for range cap(free) {
+			in.putBatch(<-free)
+		}
+	}()
 	full := make(chan *batch, cap(free))
 	var tot store.Totals
 	writerDone := make(chan error, 1)

@@ -123,7 +123,7 @@ func TestRowReasons(t *testing.T) {
 		`line 6: column 4 ("cc") → source.geolocation.cc: value "Portugal": "PORTUGAL" is not a two-letter country code`,
 		`line 7: the row has 2 columns; column 3 ("when") → time.source is missing`,
 		`line 8: column 5 ("url") → source.url: "http://" is not an absolute URL with a host`,
-		`line 10: the event names no source or destination`,
+		`line 10: the event names nothing`,
 		`line 11: a quoted field is not closed at the end of the report`,
 	}
 	if len(c.rejects) != len(want) {

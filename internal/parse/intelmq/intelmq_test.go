@@ -218,7 +218,7 @@ func TestRejects(t *testing.T) {
 		`line 6: source.ip: "192.0.2.999" is not an IP address; source.port: 70000 is outside 0-65535`,
 		`line 7: "bogus.field" is not a field`,
 		`line 8: classification.type: "pwned" is not a classification type`,
-		"line 9: the event names no source or destination",
+		"line 9: the event names nothing",
 		`line 10: classification.type "scanner" does not belong to taxonomy "fraud"`,
 		"line 11: not an IntelMQ JSON event: more follows the object on the same line",
 		"line 12: raw: not base64",

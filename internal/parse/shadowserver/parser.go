@@ -157,15 +157,33 @@ func compile(rep *Report, header []string) (*plan, error) {
 			pl.whole[i] = c
 		}
 	}
+	// A report written before Shadowserver added a required column (the
+	// malware_url and sandbox_url samples predate "port") is still read,
+	// without that field, as long as it has the timestamp and at least one
+	// other required column: a file of another format has neither.
+	var missing []string
+	present := 0
+	for i := range rep.mappings {
+		m := &rep.mappings[i]
+		if !m.required {
+			continue
+		}
+		if _, ok := index[m.column]; ok {
+			present++
+		} else {
+			missing = append(missing, fmt.Sprintf("%q (for %s)", m.column, m.key))
+		}
+	}
+	_, hasTime := index["timestamp"]
+	if len(missing) > 0 && (!hasTime || present < 2) {
+		return nil, fmt.Errorf("%w: required column %s is missing; the header has %s. The report's format is not the one the schema (of %s) describes: name the right type with --report, or use a schema file that fits it",
+			ErrHeader, strings.Join(missing, ", "), strings.Join(pl.header, ","), rep.Type)
+	}
 	used := make([]bool, len(header))
 	for i := range rep.mappings {
 		m := &rep.mappings[i]
 		c, ok := index[m.column]
 		if !ok {
-			if m.required {
-				return nil, fmt.Errorf("%w: required column %q (for %s) is missing; the header has %s. The report's format is not the one the schema (of %s) describes: use a schema file that fits it",
-					ErrHeader, m.column, m.key, strings.Join(pl.header, ","), rep.Type)
-			}
 			continue // IntelMQ logs this and goes on
 		}
 		st := step{mapping: m, col: c}
@@ -218,8 +236,14 @@ func (st *rowState) cell(c wholeCol) (string, bool) {
 // row fills st.e from one record. A non-nil result is why the record is
 // rejected.
 func (st *rowState) row(fields []string, raw []byte) error {
-	if len(fields) != len(st.header) {
+	if len(fields) > len(st.header) {
 		return fmt.Errorf("the row has %d fields, the header has %d", len(fields), len(st.header))
+	}
+	// A short row lacks its last cells, as when Shadowserver adds a column
+	// and old rows are not given it: IntelMQ reads them as empty, so does
+	// this.
+	for len(fields) < len(st.header) {
+		fields = append(fields, "")
 	}
 	st.fields = fields
 	// Every field of a row that is valid UTF-8 is too: fields are split at
@@ -319,3 +343,4 @@ func quote(s string) string {
 
 // setter stores a text value in one harmonisation field.
 type setter func(e *event.Event, s string) error
+

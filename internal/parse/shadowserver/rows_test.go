@@ -69,9 +69,9 @@ func TestRows(t *testing.T) {
 			want: map[string]any{"source.reverse_dns": "", "extra.hostname": "bad host name", "source.geolocation.cc": "", "extra.geo": "SWE"},
 		},
 		{
-			name:   "required 0.0.0.0 leaves the event without subject",
-			row:    "2024-07-04 01:02:03,0.0.0.0,443,,,,,,,,,,",
-			reject: "names no source or destination",
+			name: "required 0.0.0.0 is no address: the cell stays in extra",
+			row:  "2024-07-04 01:02:03,0.0.0.0,443,,,,,,,,,,",
+			want: map[string]any{"source.ip": "", "extra.ip": "0.0.0.0"},
 		},
 		{
 			name:   "required value refused by the field",
@@ -94,9 +94,9 @@ func TestRows(t *testing.T) {
 			reject: `column asn "AS64500": invalidate_zero: "AS64500" is not an integer`,
 		},
 		{
-			name:   "too few fields",
-			row:    "2024-07-04 01:02:03,192.0.2.1,443",
-			reject: "the row has 3 fields, the header has 13",
+			name: "too few fields: the missing cells are empty",
+			row:  "2024-07-04 01:02:03,192.0.2.1,443",
+			want: map[string]any{"source.ip": "192.0.2.1", "source.port": int64(443)},
 		},
 		{
 			name:   "too many fields",
@@ -182,9 +182,14 @@ func TestParseReport(t *testing.T) {
 			t.Errorf("err = %v", err)
 		}
 	})
-	t.Run("required column missing", func(t *testing.T) {
-		_, err := parseText("timestamp,ip,protocol\n2024-07-04 01:02:03,192.0.2.1,tcp\n")
-		if !errors.Is(err, ErrHeader) || !strings.Contains(err.Error(), `required column "port"`) || !strings.Contains(err.Error(), "timestamp,ip,protocol") {
+	t.Run("required column missing from an older report", func(t *testing.T) {
+		if _, err := parseText("timestamp,ip,protocol\n2024-07-04 01:02:03,192.0.2.1,tcp\n"); err != nil {
+			t.Errorf("err = %v, want the report read without the port", err)
+		}
+	})
+	t.Run("required columns missing: another format", func(t *testing.T) {
+		_, err := parseText("first_seen_utc,dst_ip,dst_port\n2024-07-04 01:02:03,192.0.2.1,443\n")
+		if !errors.Is(err, ErrHeader) || !strings.Contains(err.Error(), `required column "timestamp"`) || !strings.Contains(err.Error(), "first_seen_utc,dst_ip,dst_port") {
 			t.Errorf("err = %v", err)
 		}
 	})
@@ -287,17 +292,20 @@ func TestBadFeedDefaults(t *testing.T) {
 }
 
 // Two report types of the schema map no column to a source or destination
-// (ransomware_victim keeps the victim's website in extra, sandbox_dns the
-// queried name), so an Event refuses all their rows. This test records
-// that; it changes when the event package or the mapping does.
-func TestReportTypesWithoutSubject(t *testing.T) {
+// address (ransomware_victim keeps the victim's website in extra,
+// sandbox_dns the queried name). Their rows are still events: what they
+// name is in extra and the country.
+func TestReportTypesWithoutAddress(t *testing.T) {
 	data := "timestamp,entity_name,website,geo,region,sector,date_published,ransomware,leak_site_url,severity,actor_geo_stats_30d,actor_total_stats_30d\n" +
 		"2025-01-02 03:04:05,Example Ltd,example.com,SE,STOCKHOLM,Retail,2025-01-01,lockbit,http://leak.example,critical,3,40\n"
 	rec, err := run(t, "2025-01-02-ransomware_victim-se.csv", "", []byte(data))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rec.events) != 0 || len(rec.rejects) != 1 || !strings.Contains(rec.rejects[0].reason, "names no source or destination") {
-		t.Errorf("events %d, rejects %+v", len(rec.events), rec.rejects)
+	if len(rec.events) != 1 || len(rec.rejects) != 0 {
+		t.Fatalf("events %d, rejects %+v", len(rec.events), rec.rejects)
+	}
+	if got := string(rec.events[0].AppendJSON(nil)); !strings.Contains(got, `"extra.website":"example.com"`) || !strings.Contains(got, `"source.geolocation.cc":"SE"`) {
+		t.Errorf("event %s", got)
 	}
 }

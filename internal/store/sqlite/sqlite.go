@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -30,7 +31,51 @@ import (
 
 // Store is a store.Store on one SQLite file.
 type Store struct {
-	db *sql.DB
+	db    *sql.DB
+	cache partCache
+}
+
+// partCache keeps the dedup maps of the partitions this process touched,
+// across reports, so that many reports of one partition (Shadowserver sends
+// one file per ASN) do not each load it again. It is valid only for the
+// database generation it was built at: every commit bumps the generation,
+// so a commit by any other connection or process invalidates it.
+type partCache struct {
+	mu    sync.Mutex
+	gen   int64
+	parts map[store.Part]map[uint64]int64
+}
+
+// maxCachedKeys bounds the cache (about 40 bytes a key).
+const maxCachedKeys = 2_000_000
+
+// take hands the cache to a Tx that saw generation gen; a stale cache is
+// dropped. The Tx owns the maps until it gives them back.
+func (c *partCache) take(gen int64) map[store.Part]map[uint64]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	parts := c.parts
+	c.parts = nil
+	if parts == nil || c.gen != gen {
+		return map[store.Part]map[uint64]int64{}
+	}
+	return parts
+}
+
+// give returns a committed Tx's maps, valid at generation gen.
+func (c *partCache) give(gen int64, parts map[store.Part]map[uint64]int64) {
+	n := 0
+	for _, m := range parts {
+		n += len(m)
+	}
+	if n > maxCachedKeys {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.parts == nil || gen > c.gen {
+		c.gen, c.parts = gen, parts
+	}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -89,6 +134,8 @@ var migrations = []string{
 		doc        BLOB NOT NULL
 	);
 	CREATE INDEX events_part ON events (bucket, feed, type);
+	CREATE TABLE generation (n INTEGER NOT NULL);
+	INSERT INTO generation (n) VALUES (0);
 	CREATE TABLE quarantine (
 		id        INTEGER PRIMARY KEY,
 		report_id INTEGER NOT NULL REFERENCES reports(id),
@@ -153,7 +200,7 @@ func (s *Store) Begin(ctx context.Context, r store.Report) (store.Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("begin report %s: %w", r.Name, err)
 	}
-	t := &tx{sqlTx: sqlTx, parts: map[store.Part]map[uint64]int64{}}
+	t := &tx{s: s, sqlTx: sqlTx}
 	if err := t.begin(ctx, r); err != nil {
 		sqlTx.Rollback()
 		return nil, err
@@ -162,6 +209,8 @@ func (s *Store) Begin(ctx context.Context, r store.Report) (store.Tx, error) {
 }
 
 type tx struct {
+	s        *Store
+	gen      int64
 	sqlTx    *sql.Tx
 	reportID int64
 	nextID   int64
@@ -208,6 +257,10 @@ func (t *tx) begin(ctx context.Context, r store.Report) error {
 	if t.reportID, err = res.LastInsertId(); err != nil {
 		return err
 	}
+	if err := t.sqlTx.QueryRowContext(ctx, `SELECT n FROM generation`).Scan(&t.gen); err != nil {
+		return fmt.Errorf("read generation: %w", err)
+	}
+	t.parts = t.s.cache.take(t.gen)
 	if err := t.sqlTx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM events`).Scan(&t.nextID); err != nil {
 		return fmt.Errorf("allocate event IDs: %w", err)
 	}
@@ -369,9 +422,15 @@ func (t *tx) Commit(ctx context.Context) (store.Totals, error) {
 		t.sqlTx.Rollback()
 		return t.totals, err
 	}
+	if _, err := t.sqlTx.ExecContext(ctx, `UPDATE generation SET n = n + 1`); err != nil {
+		t.sqlTx.Rollback()
+		return t.totals, err
+	}
 	if err := t.sqlTx.Commit(); err != nil {
 		return t.totals, fmt.Errorf("commit report: %w", err)
 	}
+	// The write lock held since Begin means the generation is now gen+1.
+	t.s.cache.give(t.gen+1, t.parts)
 	return t.totals, nil
 }
 
