@@ -2,10 +2,10 @@ package app
 
 import (
 	"bufio"
-	"fmt"
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"

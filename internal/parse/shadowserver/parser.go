@@ -343,4 +343,3 @@ func quote(s string) string {
 
 // setter stores a text value in one harmonisation field.
 type setter func(e *event.Event, s string) error
-
