@@ -4,10 +4,10 @@
 //
 // Ingest keeps the hot path appending. Events get their IDs from the Tx (it
 // holds SQLite's write lock from Begin, so max(id)+1 is safe), go in with
-// multi-row INSERTs, and the only secondary index, (bucket, feed, type), is
-// appended to in order because a report's rows share a few partitions.
-// Deduplication is a map per partition, loaded once per Tx with one index
-// range scan; there is no unique index on the key, which would make every
+// multi-row INSERTs, and the only secondary index, on the partition number,
+// is appended to in order because a report's rows share a few partitions.
+// Deduplication is a map per partition (a row of parts: feed, type,
+// window), loaded once with one index range scan and kept across reports; there is no unique index on the key, which would make every
 // insert a random B-tree write (DESIGN.md measures that at a fifth of the
 // append rate).
 package sqlite
@@ -31,8 +31,11 @@ import (
 
 // Store is a store.Store on one SQLite file.
 type Store struct {
-	db    *sql.DB
-	cache partCache
+	db      *sql.DB
+	cache   partCache
+	kick    chan struct{} // a commit happened: checkpoint
+	stop    context.CancelFunc
+	stopped chan struct{}
 }
 
 // partCache keeps the dedup maps of the partitions this process touched,
@@ -43,7 +46,14 @@ type Store struct {
 type partCache struct {
 	mu    sync.Mutex
 	gen   int64
-	parts map[store.Part]map[uint64]int64
+	parts map[store.Part]*partState
+}
+
+// partState is one partition as a Tx sees it: its row in parts and the
+// dedup map of its events' keys.
+type partState struct {
+	id   int64
+	keys map[uint64]int64 // key -> event ID
 }
 
 // maxCachedKeys bounds the cache (about 40 bytes a key).
@@ -51,22 +61,22 @@ const maxCachedKeys = 2_000_000
 
 // take hands the cache to a Tx that saw generation gen; a stale cache is
 // dropped. The Tx owns the maps until it gives them back.
-func (c *partCache) take(gen int64) map[store.Part]map[uint64]int64 {
+func (c *partCache) take(gen int64) map[store.Part]*partState {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	parts := c.parts
 	c.parts = nil
 	if parts == nil || c.gen != gen {
-		return map[store.Part]map[uint64]int64{}
+		return map[store.Part]*partState{}
 	}
 	return parts
 }
 
 // give returns a committed Tx's maps, valid at generation gen.
-func (c *partCache) give(gen int64, parts map[store.Part]map[uint64]int64) {
+func (c *partCache) give(gen int64, parts map[store.Part]*partState) {
 	n := 0
-	for _, m := range parts {
-		n += len(m)
+	for _, p := range parts {
+		n += len(p.keys)
 	}
 	if n > maxCachedKeys {
 		return
@@ -84,7 +94,7 @@ var _ store.Store = (*Store)(nil)
 // schema up to date.
 func Open(path string) (*Store, error) {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(60000)", "foreign_keys(1)", "cache_size(-65536)", "temp_store(MEMORY)"} {
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(60000)", "foreign_keys(1)", "cache_size(-65536)", "temp_store(MEMORY)", "wal_autocheckpoint(0)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -95,12 +105,33 @@ func Open(path string) (*Store, error) {
 	}
 	db.SetMaxOpenConns(8)
 	db.SetConnMaxIdleTime(time.Minute)
-	s := &Store{db: db}
+	s := &Store{db: db, kick: make(chan struct{}, 1), stopped: make(chan struct{})}
 	if err := s.migrate(context.Background()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stop = cancel
+	go s.checkpointer(ctx)
 	return s, nil
+}
+
+// checkpointer copies committed pages from the WAL into the database file
+// in the background, after commits, so that the commit of one report does
+// not wait for it and the next report is parsed meanwhile. Connections run
+// with wal_autocheckpoint(0); Close checkpoints what is left.
+func (s *Store) checkpointer(ctx context.Context) {
+	defer close(s.stopped)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.kick:
+			// PASSIVE never blocks writers or readers; what it cannot copy
+			// now waits for the next commit.
+			s.db.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`)
+		}
+	}
 }
 
 // migrations are applied in order, each once; never edit one that has
@@ -118,13 +149,17 @@ var migrations = []string{
 		duplicates  INTEGER NOT NULL DEFAULT 0,
 		quarantined INTEGER NOT NULL DEFAULT 0
 	);
+	CREATE TABLE parts (
+		id     INTEGER PRIMARY KEY,
+		feed   TEXT NOT NULL,
+		type   TEXT NOT NULL,
+		bucket INTEGER NOT NULL,
+		UNIQUE (feed, type, bucket)
+	);
 	CREATE TABLE events (
 		id         INTEGER PRIMARY KEY,
-		feed       TEXT NOT NULL,
-		type       TEXT NOT NULL,
-		bucket     INTEGER NOT NULL,
+		part       INTEGER NOT NULL REFERENCES parts(id),
 		dkey       INTEGER NOT NULL,
-		t          INTEGER NOT NULL,
 		src_ip     TEXT NOT NULL,
 		count      INTEGER NOT NULL,
 		first_seen INTEGER NOT NULL,
@@ -133,7 +168,7 @@ var migrations = []string{
 		line       INTEGER NOT NULL,
 		doc        BLOB NOT NULL
 	);
-	CREATE INDEX events_part ON events (bucket, feed, type);
+	CREATE INDEX events_part ON events (part);
 	CREATE TABLE generation (n INTEGER NOT NULL);
 	INSERT INTO generation (n) VALUES (0);
 	CREATE TABLE quarantine (
@@ -176,16 +211,22 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stop()
+	<-s.stopped
+	// Leave a small WAL behind: copy everything and truncate it.
+	s.db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	return s.db.Close()
+}
 
 // rowsPerInsert is how many events one INSERT statement carries: enough to
 // amortise the statement, few enough to stay far below SQLite's limit on
 // bound parameters.
 const rowsPerInsert = 64
 
-const eventCols = 13
+const eventCols = 10
 
-var insertPrefix = `INSERT INTO events (id, feed, type, bucket, dkey, t, src_ip, count, first_seen, last_seen, report_id, line, doc) VALUES `
+var insertPrefix = `INSERT INTO events (id, part, dkey, src_ip, count, first_seen, last_seen, report_id, line, doc) VALUES `
 
 func insertSQL(rows int) string {
 	one := "(" + strings.TrimSuffix(strings.Repeat("?,", eventCols), ",") + ")"
@@ -214,7 +255,7 @@ type tx struct {
 	sqlTx    *sql.Tx
 	reportID int64
 	nextID   int64
-	parts    map[store.Part]map[uint64]int64
+	parts    map[store.Part]*partState
 	totals   store.Totals
 	insMany  *sql.Stmt
 	args     []any
@@ -224,8 +265,9 @@ type tx struct {
 }
 
 type pendingRow struct {
-	rec *store.Record
-	id  int64
+	rec  *store.Record
+	id   int64
+	part int64
 	seen
 }
 
@@ -268,29 +310,44 @@ func (t *tx) begin(ctx context.Context, r store.Report) error {
 	return err
 }
 
-// keys returns the dedup map of a partition, loading it on first use.
-func (t *tx) keys(ctx context.Context, p store.Part) (map[uint64]int64, error) {
-	if m, ok := t.parts[p]; ok {
-		return m, nil
+// part returns a partition's state, creating its row or loading its keys
+// on first use.
+func (t *tx) part(ctx context.Context, p store.Part) (*partState, error) {
+	if st, ok := t.parts[p]; ok {
+		return st, nil
 	}
-	rows, err := t.sqlTx.QueryContext(ctx, `SELECT id, dkey FROM events WHERE bucket = ? AND feed = ? AND type = ?`, p.Bucket, p.Feed, p.Type)
-	if err != nil {
-		return nil, fmt.Errorf("load partition %s/%s/%d: %w", p.Feed, p.Type, p.Bucket, err)
-	}
-	defer rows.Close()
-	m := map[uint64]int64{}
-	for rows.Next() {
-		var id, k int64
-		if err := rows.Scan(&id, &k); err != nil {
+	st := &partState{keys: map[uint64]int64{}}
+	err := t.sqlTx.QueryRowContext(ctx, `SELECT id FROM parts WHERE feed = ? AND type = ? AND bucket = ?`, p.Feed, p.Type, p.Bucket).Scan(&st.id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		res, err := t.sqlTx.ExecContext(ctx, `INSERT INTO parts (feed, type, bucket) VALUES (?, ?, ?)`, p.Feed, p.Type, p.Bucket)
+		if err != nil {
+			return nil, fmt.Errorf("create partition %s/%s/%d: %w", p.Feed, p.Type, p.Bucket, err)
+		}
+		if st.id, err = res.LastInsertId(); err != nil {
 			return nil, err
 		}
-		m[uint64(k)] = id
+	case err != nil:
+		return nil, fmt.Errorf("look up partition %s/%s/%d: %w", p.Feed, p.Type, p.Bucket, err)
+	default:
+		rows, err := t.sqlTx.QueryContext(ctx, `SELECT id, dkey FROM events WHERE part = ?`, st.id)
+		if err != nil {
+			return nil, fmt.Errorf("load partition %s/%s/%d: %w", p.Feed, p.Type, p.Bucket, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, k int64
+			if err := rows.Scan(&id, &k); err != nil {
+				return nil, err
+			}
+			st.keys[uint64(k)] = id
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	t.parts[p] = m
-	return m, nil
+	t.parts[p] = st
+	return st, nil
 }
 
 // Add implements store.Tx.
@@ -307,11 +364,11 @@ func (t *tx) Add(ctx context.Context, recs []store.Record) (store.Added, error) 
 	firstNew := t.nextID
 	for i := range recs {
 		r := &recs[i]
-		keys, err := t.keys(ctx, r.Part)
+		pt, err := t.part(ctx, r.Part)
 		if err != nil {
 			return a, err
 		}
-		if id, ok := keys[r.Key]; ok {
+		if id, ok := pt.keys[r.Key]; ok {
 			a.Duplicates++
 			if id >= firstNew {
 				t.pending[id-firstNew].add(r.Time)
@@ -324,8 +381,8 @@ func (t *tx) Add(ctx context.Context, recs []store.Record) (store.Added, error) 
 		}
 		id := t.nextID
 		t.nextID++
-		keys[r.Key] = id
-		t.pending = append(t.pending, pendingRow{rec: r, id: id, seen: seen{count: 1, first: r.Time, last: r.Time}})
+		pt.keys[r.Key] = id
+		t.pending = append(t.pending, pendingRow{rec: r, id: id, part: pt.id, seen: seen{count: 1, first: r.Time, last: r.Time}})
 		a.Events++
 	}
 	if err := t.insert(ctx); err != nil {
@@ -347,8 +404,7 @@ func (t *tx) insert(ctx context.Context) error {
 		for i := range rows[:n] {
 			p := &rows[i]
 			r := p.rec
-			t.args = append(t.args, p.id, r.Part.Feed, r.Part.Type, r.Part.Bucket, int64(r.Key), r.Time, r.SourceIP,
-				p.count, p.first, p.last, t.reportID, r.Line, r.Doc)
+			t.args = append(t.args, p.id, p.part, int64(r.Key), r.SourceIP, p.count, p.first, p.last, t.reportID, r.Line, r.Doc)
 		}
 		var err error
 		if n == rowsPerInsert {
@@ -431,6 +487,10 @@ func (t *tx) Commit(ctx context.Context) (store.Totals, error) {
 	}
 	// The write lock held since Begin means the generation is now gen+1.
 	t.s.cache.give(t.gen+1, t.parts)
+	select {
+	case t.s.kick <- struct{}{}:
+	default:
+	}
 	return t.totals, nil
 }
 
@@ -448,25 +508,25 @@ func (s *Store) Events(ctx context.Context, f store.Filter) iter.Seq2[*store.Eve
 	var where []string
 	var args []any
 	if f.Feed != "" {
-		where, args = append(where, "feed = ?"), append(args, f.Feed)
+		where, args = append(where, "p.feed = ?"), append(args, f.Feed)
 	}
 	if f.Type != "" {
-		where, args = append(where, "type = ?"), append(args, f.Type)
+		where, args = append(where, "p.type = ?"), append(args, f.Type)
 	}
 	if f.IP != "" {
-		where, args = append(where, "src_ip = ?"), append(args, f.IP)
+		where, args = append(where, "e.src_ip = ?"), append(args, f.IP)
 	}
 	if !f.Since.IsZero() {
-		where, args = append(where, "last_seen >= ?"), append(args, f.Since.Unix())
+		where, args = append(where, "e.last_seen >= ?"), append(args, f.Since.Unix())
 	}
 	if f.AfterID > 0 {
-		where, args = append(where, "id > ?"), append(args, f.AfterID)
+		where, args = append(where, "e.id > ?"), append(args, f.AfterID)
 	}
-	q := `SELECT id, feed, type, count, first_seen, last_seen, report_id, line, doc FROM events`
+	q := `SELECT e.id, p.feed, p.type, e.count, e.first_seen, e.last_seen, e.report_id, e.line, e.doc FROM events e JOIN parts p ON p.id = e.part`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY id"
+	q += " ORDER BY e.id"
 	if f.Limit > 0 {
 		q += " LIMIT ?"
 		args = append(args, f.Limit)
