@@ -5,13 +5,22 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 
 	"github.com/tocsin/tocsin/internal/app"
 )
 
+// defaultMemoryLimit is the Go heap's soft limit when GOMEMLIMIT is not
+// set: ingest streams, so a larger heap only means later garbage
+// collection, and a CSIRT's box runs other things too.
+const defaultMemoryLimit = 160 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	// TOCSIN_CPUPROFILE=FILE writes a CPU profile of the run, for 'go tool pprof'.
 	if path := os.Getenv("TOCSIN_CPUPROFILE"); path != "" {
 		if f, err := os.Create(path); err == nil {

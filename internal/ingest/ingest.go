@@ -195,6 +195,26 @@ func (in *Ingester) report(ctx context.Context, path string, src source, opts Op
 	}
 	defer tx.Rollback()
 
+	// Keep the raw bytes of a whole file while it is parsed.
+	var rawDone chan error
+	if in.RawDir != "" && src.whole {
+		rawDone = make(chan error, 1)
+		go func() {
+			tmp, err := copyRaw(path, in.RawDir)
+			rawTmp = tmp
+			rawDone <- err
+		}()
+	}
+	waitRaw := func() error {
+		if rawDone == nil {
+			return nil
+		}
+		err := <-rawDone
+		rawDone = nil
+		return err
+	}
+	defer waitRaw()
+
 	// Pass 2: parse and store.
 	rc, err := src.open()
 	if err != nil {
@@ -204,6 +224,9 @@ func (in *Ingester) report(ctx context.Context, path string, src source, opts Op
 	tot, err := in.run(ctx, tx, rc, size, parse.Input{Name: src.name, Report: opts.Report, Feed: fd, Now: now}, p)
 	if err != nil {
 		return Result{}, err
+	}
+	if err := waitRaw(); err != nil {
+		return Result{}, fmt.Errorf("keep raw report: %w", err)
 	}
 	if _, err := tx.Commit(ctx); err != nil {
 		return Result{}, err
@@ -224,15 +247,9 @@ func (in *Ingester) report(ctx context.Context, path string, src source, opts Op
 }
 
 // hash reads the report once to compute the SHA-256 and size of its
-// content, copying the raw bytes of a whole file into RawDir on the way.
+// content. A zip member's content is kept in RawDir on the way; a whole
+// file is copied as it is once the report is known to be new (keepRaw).
 func (in *Ingester) hash(path string, src source) (sum string, size int64, rawTmp string, err error) {
-	if in.RawDir != "" && src.whole {
-		tmp, err := copyRaw(path, in.RawDir)
-		if err != nil {
-			return "", 0, "", fmt.Errorf("keep raw report: %w", err)
-		}
-		rawTmp = tmp
-	}
 	rc, err := src.open()
 	if err != nil {
 		return "", 0, rawTmp, err
@@ -285,7 +302,7 @@ func copyRaw(path, dir string) (string, error) {
 // batchSize is how many events travel from the parser to the writer at
 // once; batchesInFlight batches are in flight at most.
 const (
-	batchSize       = 2048
+	batchSize       = 256
 	batchesInFlight = 4
 )
 

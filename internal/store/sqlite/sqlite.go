@@ -258,6 +258,7 @@ type tx struct {
 	parts    map[store.Part]*partState
 	totals   store.Totals
 	insMany  *sql.Stmt
+	updMany  *sql.Stmt
 	args     []any
 	pending  []pendingRow
 	updates  map[int64]*seen
@@ -420,6 +421,19 @@ func (t *tx) insert(ctx context.Context) error {
 	return nil
 }
 
+// rowsPerUpdate is how many duplicate counts one UPDATE applies.
+const rowsPerUpdate = 128
+
+func updateSQL(rows int) string {
+	return `WITH u(id, n, f, l) AS (VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?),", rows), ",") + `)
+	UPDATE events SET count = events.count + u.n, first_seen = min(events.first_seen, u.f), last_seen = max(events.last_seen, u.l)
+	FROM u WHERE events.id = u.id`
+}
+
+var updateManySQL = updateSQL(rowsPerUpdate)
+
+// update applies the duplicates of one Add to the stored events, many rows
+// per statement.
 func (t *tx) update(ctx context.Context) error {
 	if len(t.updates) == 0 {
 		return nil
@@ -429,16 +443,28 @@ func (t *tx) update(ctx context.Context) error {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	st, err := t.sqlTx.PrepareContext(ctx, `UPDATE events SET count = count + ?, first_seen = min(first_seen, ?), last_seen = max(last_seen, ?) WHERE id = ?`)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	for _, id := range ids {
-		u := t.updates[id]
-		if _, err := st.ExecContext(ctx, u.count, u.first, u.last, id); err != nil {
-			return fmt.Errorf("count duplicate event %d: %w", id, err)
+	for len(ids) > 0 {
+		n := min(len(ids), rowsPerUpdate)
+		t.args = t.args[:0]
+		for _, id := range ids[:n] {
+			u := t.updates[id]
+			t.args = append(t.args, id, u.count, u.first, u.last)
 		}
+		var err error
+		if n == rowsPerUpdate {
+			if t.updMany == nil {
+				if t.updMany, err = t.sqlTx.PrepareContext(ctx, updateManySQL); err != nil {
+					return err
+				}
+			}
+			_, err = t.updMany.ExecContext(ctx, t.args...)
+		} else {
+			_, err = t.sqlTx.ExecContext(ctx, updateSQL(n), t.args...)
+		}
+		if err != nil {
+			return fmt.Errorf("count duplicate events: %w", err)
+		}
+		ids = ids[n:]
 	}
 	return nil
 }
