@@ -260,10 +260,16 @@ type tx struct {
 	updates  map[int64]*seen
 	ids      []int64
 	row      []any
+	arena    []byte // the Docs of pending rows
 }
 
+// flushRows is how many new events a Tx gathers before it copies them in:
+// the pipeline hands over small batches (for overlap), and a COPY and an
+// ID round trip per few hundred rows would dominate.
+const flushRows = 4096
+
 type pendingRow struct {
-	rec  *store.Record
+	rec  store.Record // a copy; Doc points into tx.arena
 	keys map[uint64]int64
 	id   int64
 	seen
@@ -314,11 +320,10 @@ func (t *tx) Add(ctx context.Context, recs []store.Record) (store.Added, error) 
 	if err := t.lockParts(ctx, recs); err != nil {
 		return a, t.fail(err)
 	}
-	t.pending = t.pending[:0]
 	if t.updates == nil {
 		t.updates = map[int64]*seen{}
 	}
-	clear(t.updates)
+	before := len(t.pending)
 	var (
 		lastPart store.Part
 		keys     map[uint64]int64
@@ -340,18 +345,35 @@ func (t *tx) Add(ctx context.Context, recs []store.Record) (store.Added, error) 
 			continue
 		}
 		keys[r.Key] = -int64(len(t.pending) + 1)
-		t.pending = append(t.pending, pendingRow{rec: r, keys: keys, seen: seen{count: 1, first: r.Time, last: r.Time}})
+		rc := *r
+		start := len(t.arena)
+		t.arena = append(t.arena, r.Doc...)
+		rc.Doc = t.arena[start:len(t.arena):len(t.arena)]
+		t.pending = append(t.pending, pendingRow{rec: rc, keys: keys, seen: seen{count: 1, first: r.Time, last: r.Time}})
 	}
-	a.Events = len(t.pending)
-	if err := t.insert(ctx); err != nil {
-		return a, t.fail(err)
-	}
-	if err := t.update(ctx); err != nil {
-		return a, t.fail(err)
-	}
+	a.Events = len(t.pending) - before
 	t.totals.Events += int64(a.Events)
 	t.totals.Duplicates += int64(a.Duplicates)
+	if len(t.pending) >= flushRows || len(t.updates) >= flushRows {
+		if err := t.flush(ctx); err != nil {
+			return a, err
+		}
+	}
 	return a, nil
+}
+
+// flush writes the gathered new events and duplicate counts.
+func (t *tx) flush(ctx context.Context) error {
+	if err := t.insert(ctx); err != nil {
+		return t.fail(err)
+	}
+	if err := t.update(ctx); err != nil {
+		return t.fail(err)
+	}
+	t.pending = t.pending[:0]
+	t.arena = t.arena[:0]
+	clear(t.updates)
+	return nil
 }
 
 // lockParts locks the partitions of recs new to the Tx, in lock order, and
@@ -470,7 +492,7 @@ func (t *tx) insert(ctx context.Context) error {
 	// The callback runs on pgx's encoding goroutine while CopyFrom waits.
 	_, err = t.pgTx.CopyFrom(ctx, pgx.Identifier{"events"}, eventCols, pgx.CopyFromSlice(n, func(i int) ([]any, error) {
 		p := &t.pending[i]
-		r := p.rec
+		r := &p.rec
 		v := t.row
 		v[0], v[1], v[2], v[3], v[4], v[5], v[6] = p.id, r.Part.Feed, r.Part.Type, r.Part.Bucket, int64(r.Key), r.Time, r.SourceIP
 		v[7], v[8], v[9], v[10], v[11], v[12] = p.count, p.first, p.last, t.reportID, int64(r.Line), r.Doc
@@ -542,6 +564,9 @@ func (t *tx) Commit(ctx context.Context) (store.Totals, error) {
 		return t.totals, err
 	}
 	defer t.Rollback() // releases the connection; after Commit it does nothing in PostgreSQL
+	if err := t.flush(ctx); err != nil {
+		return t.totals, err
+	}
 	if _, err := t.pgTx.Exec(ctx, `UPDATE reports SET events = $1, duplicates = $2, quarantined = $3 WHERE id = $4`,
 		t.totals.Events, t.totals.Duplicates, t.totals.Quarantined, t.reportID); err != nil {
 		return t.totals, fmt.Errorf("commit report: %w", err)
