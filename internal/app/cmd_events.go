@@ -78,12 +78,18 @@ func cmdEvents(ctx context.Context, env *Env, args []string) int {
 	}
 	var ev event.Event
 	var buf []byte
+	bases := baseCache{}
 	for e, err := range a.Store.Events(ctx, f) {
 		if err != nil {
 			fmt.Fprintf(env.Stderr, "tocsin events: %v\n", err)
 			return exitFail
 		}
-		if err := ev.UnmarshalBinary(e.Doc); err != nil {
+		base, err := bases.get(e.ReportID, e.Base)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "tocsin events: report %d: %v\n", e.ReportID, err)
+			return exitFail
+		}
+		if err := ev.UnmarshalBinaryDelta(e.Doc, base); err != nil {
 			fmt.Fprintf(env.Stderr, "tocsin events: event %d: %v\n", e.ID, err)
 			return exitFail
 		}
@@ -164,4 +170,25 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%q: give a time (2026-11-24 or RFC 3339) or a duration with a unit (%sh)", s, strconv.Itoa(n))
 	}
 	return event.ParseTime(s)
+}
+
+// baseCache keeps the parsed bases of the reports seen, by report ID.
+type baseCache map[int64]*event.Base
+
+func (c baseCache) get(report int64, b []byte) (*event.Base, error) {
+	if b == nil {
+		return nil, nil
+	}
+	if base, ok := c[report]; ok {
+		return base, nil
+	}
+	if len(c) > 10000 {
+		clear(c)
+	}
+	base, err := event.ParseBase(b)
+	if err != nil {
+		return nil, err
+	}
+	c[report] = base
+	return base, nil
 }

@@ -22,9 +22,11 @@ import (
 //
 // Codes are permanent: the lists that define them are append-only.
 const (
-	binVersion = 1
-	extraBase  = 1 << 10 // codes below are fields, from here extra keys
-	inlineKey  = 1 << 13 // an extra key written out
+	binVersion   = 1
+	deltaVersion = 2       // entries relative to a Base
+	extraBase    = 1 << 10 // codes below are fields, from here extra keys
+	inlineKey    = 1 << 13 // an extra key written out
+	unsetCode    = inlineKey + 1
 )
 
 // Extra value tags.
@@ -106,7 +108,11 @@ func (e *Event) UnmarshalBinary(b []byte) error {
 	if len(b) == 0 || b[0] != binVersion {
 		return errors.New("event: not a binary event of a known version")
 	}
-	b = b[1:]
+	return e.readEntries(b[1:])
+}
+
+// readEntries applies the entries of an encoded event to e.
+func (e *Event) readEntries(b []byte) error {
 	for len(b) > 0 {
 		code, n := binary.Uvarint(b)
 		if n <= 0 {
@@ -133,6 +139,10 @@ func (e *Event) UnmarshalBinary(b []byte) error {
 				return fmt.Errorf("event: extra.%s: %w", extraKeys[i], err)
 			}
 			e.SetExtra(extraKeys[i], v)
+		case code == unsetCode:
+			if b, err = e.readUnset(b); err != nil {
+				return err
+			}
 		case code == inlineKey:
 			var k string
 			if k, b, err = readBinString(b); err != nil {
@@ -268,3 +278,152 @@ func readBinExtra(b []byte) (any, []byte, error) {
 }
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+
+// A Base is what the events of one report share (feed, observation time,
+// classification, often protocol and some extra values). Events encoded
+// against it with AppendBinaryDelta leave out every value equal to the
+// base's, which makes a stored event about a third smaller. The base is
+// stored once, with its report.
+type Base struct {
+	ev    Event
+	field [][]byte          // by field code: the base's encoded value; nil when unset
+	extra map[string][]byte // the base's extra values, encoded
+	enc   []byte
+}
+
+// NewBase makes a base of a copy of e.
+func NewBase(e *Event) *Base {
+	enc := e.AppendBinary(nil)
+	b, err := ParseBase(enc)
+	if err != nil {
+		panic("event: own encoding does not read back: " + err.Error())
+	}
+	return b
+}
+
+// ParseBase reads a base stored with Bytes.
+func ParseBase(enc []byte) (*Base, error) {
+	b := &Base{enc: enc, field: make([][]byte, len(fieldByCode)), extra: map[string][]byte{}}
+	if err := b.ev.UnmarshalBinary(enc); err != nil {
+		return nil, err
+	}
+	for _, f := range Fields {
+		if v, ok := f.appendBin(&b.ev, nil); ok {
+			b.field[f.code] = v
+		}
+	}
+	for k, v := range b.ev.Extra {
+		b.extra[k] = appendBinExtra(nil, v)
+	}
+	return b, nil
+}
+
+// Bytes returns the base's stored form (the binary encoding of its event).
+func (b *Base) Bytes() []byte { return b.enc }
+
+// AppendBinaryDelta appends e encoded against base: only what differs.
+func (e *Event) AppendBinaryDelta(dst []byte, base *Base) []byte {
+	dst = append(dst, deltaVersion)
+	for _, f := range Fields {
+		mark := len(dst)
+		dst = binary.AppendUvarint(dst, f.code)
+		valAt := len(dst)
+		var ok bool
+		dst, ok = f.appendBin(e, dst)
+		bv := base.field[f.code]
+		switch {
+		case ok && bv != nil && bytes.Equal(dst[valAt:], bv):
+			dst = dst[:mark]
+		case ok:
+		case bv != nil:
+			dst = binary.AppendUvarint(dst[:mark], unsetCode)
+			dst = binary.AppendUvarint(dst, f.code)
+		default:
+			dst = dst[:mark]
+		}
+	}
+	for k, v := range e.Extra {
+		mark := len(dst)
+		if c, ok := extraCode[k]; ok {
+			dst = binary.AppendUvarint(dst, c)
+		} else {
+			dst = binary.AppendUvarint(dst, inlineKey)
+			dst = appendBinString(dst, k)
+		}
+		valAt := len(dst)
+		dst = appendBinExtra(dst, v)
+		if bv, ok := base.extra[k]; ok && bytes.Equal(dst[valAt:], bv) {
+			dst = dst[:mark]
+		}
+	}
+	for k := range base.ev.Extra {
+		if _, ok := e.Extra[k]; ok {
+			continue
+		}
+		dst = binary.AppendUvarint(dst, unsetCode)
+		if c, ok := extraCode[k]; ok {
+			dst = binary.AppendUvarint(dst, c)
+		} else {
+			dst = binary.AppendUvarint(dst, inlineKey)
+			dst = appendBinString(dst, k)
+		}
+	}
+	return dst
+}
+
+// UnmarshalBinaryDelta reads an event written by AppendBinaryDelta against
+// base, or by AppendBinary (then base is not needed and may be nil).
+func (e *Event) UnmarshalBinaryDelta(b []byte, base *Base) error {
+	if len(b) > 0 && b[0] == binVersion {
+		return e.UnmarshalBinary(b)
+	}
+	if len(b) == 0 || b[0] != deltaVersion {
+		return errors.New("event: not a binary event of a known version")
+	}
+	if base == nil {
+		return errors.New("event: a delta-encoded event needs its report's base")
+	}
+	e.Reset()
+	extra, raw := e.Extra, e.Raw
+	e.copyFrom(&base.ev, extra, raw)
+	return e.readEntries(b[1:])
+}
+
+// copyFrom makes e a deep copy of src, reusing the given storage.
+func (e *Event) copyFrom(src *Event, extra map[string]any, raw []byte) {
+	*e = *src
+	if extra == nil && len(src.Extra) > 0 {
+		extra = make(map[string]any, len(src.Extra)+8)
+	}
+	for k, v := range src.Extra {
+		extra[k] = v // values are immutable or, when nested, never changed in place
+	}
+	e.Extra = extra
+	e.Raw = append(raw[:0], src.Raw...)
+}
+
+// readUnset reads the code of a field or extra key that the event lacks
+// although its base has it, and unsets it in e.
+func (e *Event) readUnset(b []byte) ([]byte, error) {
+	code, n := binary.Uvarint(b)
+	if n <= 0 {
+		return nil, errShort
+	}
+	b = b[n:]
+	switch {
+	case code > 0 && code < extraBase && code < uint64(len(fieldByCode)) && fieldByCode[code] != nil:
+		fieldByCode[code].zero(e)
+	case code >= extraBase && code < inlineKey && code-extraBase < uint64(len(extraKeys)):
+		delete(e.Extra, extraKeys[code-extraBase])
+	case code == inlineKey:
+		k, rest, err := readBinString(b)
+		if err != nil {
+			return nil, err
+		}
+		delete(e.Extra, k)
+		b = rest
+	default:
+		return nil, fmt.Errorf("event: cannot unset code %d", code)
+	}
+	return b, nil
+}

@@ -245,3 +245,74 @@ func TestNormURL(t *testing.T) {
 		t.Error(`NormFQDN("0..") accepted`)
 	}
 }
+
+func TestBinaryDelta(t *testing.T) {
+	mk := func(kv map[string]string, extra map[string]any) *Event {
+		var e Event
+		for k, v := range kv {
+			if err := e.Set(k, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for k, v := range extra {
+			e.SetExtra(k, v)
+		}
+		return &e
+	}
+	common := map[string]string{"feed.name": "shadowserver", "feed.provider": "Shadowserver", "time.observation": "2026-11-24T12:00:00Z",
+		"classification.type": "vulnerable-system", "classification.identifier": "open-ssl", "source.port": "443", "tlp": "amber"}
+	base := NewBase(mk(common, map[string]any{"tag": "ssl", "naics": int64(1), "unusual key": "x"}))
+	cases := []*Event{
+		mk(common, map[string]any{"tag": "ssl", "naics": int64(1), "unusual key": "x"}),            // same as base
+		mk(map[string]string{"feed.name": "shadowserver", "source.ip": "192.0.2.9"}, nil),         // lacks most of the base
+		mk(map[string]string{"feed.name": "other", "source.port": "0", "source.ip": "::1"}, map[string]any{"tag": "vpn", "new": true}),
+	}
+	for i, e := range cases {
+		d := e.AppendBinaryDelta(nil, base)
+		var back Event
+		if err := back.UnmarshalBinaryDelta(d, base); err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		if got, want := string(back.AppendJSON(nil)), string(e.AppendJSON(nil)); got != want {
+			t.Errorf("case %d differs:\n got %s\nwant %s", i, got, want)
+		}
+		if i == 0 && len(d) != 1 {
+			t.Errorf("an event equal to its base takes %d bytes, want 1", len(d))
+		}
+	}
+	// A plain encoding reads without a base.
+	var back Event
+	if err := back.UnmarshalBinaryDelta(cases[2].AppendBinary(nil), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := back.UnmarshalBinaryDelta(cases[2].AppendBinaryDelta(nil, base), nil); err == nil {
+		t.Error("delta without base accepted")
+	}
+	// The base survives its stored form.
+	b2, err := ParseBase(base.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := back.UnmarshalBinaryDelta(cases[1].AppendBinaryDelta(nil, base), b2); err != nil || string(back.AppendJSON(nil)) != string(cases[1].AppendJSON(nil)) {
+		t.Errorf("with re-read base: %v", err)
+	}
+}
+
+func FuzzBinaryDelta(f *testing.F) {
+	f.Add([]byte(`{"source.ip":"192.0.2.1","feed.name":"a","extra.x":1}`), []byte(`{"source.ip":"192.0.2.2","feed.name":"a","extra.y":"z"}`))
+	f.Add([]byte(`{"source.port":0,"extra.k":[1,"a"]}`), []byte(`{"tlp":"RED"}`))
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		var base, e Event
+		if base.UnmarshalJSON(a) != nil || e.UnmarshalJSON(b) != nil {
+			return
+		}
+		bs := NewBase(&base)
+		var back Event
+		if err := back.UnmarshalBinaryDelta(e.AppendBinaryDelta(nil, bs), bs); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := string(back.AppendJSON(nil)), string(e.AppendJSON(nil)); got != want {
+			t.Fatalf("delta round trip differs:\n got %s\nwant %s", got, want)
+		}
+	})
+}

@@ -56,6 +56,8 @@ type Field struct {
 	appendBin func(e *Event, dst []byte) ([]byte, bool)
 	// readBin reads a value written by appendBin from the front of b.
 	readBin func(e *Event, b []byte) ([]byte, error)
+	// zero unsets the field.
+	zero func(e *Event)
 	// code is the field's permanent number in the binary encoding.
 	code uint64
 }
@@ -492,6 +494,7 @@ func textField(name string, kind Kind, p func(*Event) *string) *Field {
 			}
 			return AppendJSONString(dst, v), true
 		},
+		zero: func(e *Event) { *p(e) = "" },
 		appendBin: func(e *Event, dst []byte) ([]byte, bool) {
 			v := *p(e)
 			if v == "" {
@@ -527,6 +530,7 @@ func ipField(name string, p func(*Event) *netip.Addr) *Field {
 			dst = a.AppendTo(dst)
 			return append(dst, '"'), true
 		},
+		zero: func(e *Event) { *p(e) = netip.Addr{} },
 		appendBin: func(e *Event, dst []byte) ([]byte, bool) {
 			a := *p(e)
 			if !a.IsValid() {
@@ -562,6 +566,7 @@ func networkField(name string, p func(*Event) *netip.Prefix) *Field {
 			dst = n.AppendTo(dst)
 			return append(dst, '"'), true
 		},
+		zero: func(e *Event) { *p(e) = netip.Prefix{} },
 		appendBin: func(e *Event, dst []byte) ([]byte, bool) {
 			n := *p(e)
 			if !n.IsValid() {
@@ -608,6 +613,7 @@ func timeField(name string, p func(*Event) *time.Time) *Field {
 			dst = AppendTime(dst, t)
 			return append(dst, '"'), true
 		},
+		zero: func(e *Event) { *p(e) = time.Time{} },
 		appendBin: func(e *Event, dst []byte) ([]byte, bool) {
 			t := *p(e)
 			if t.IsZero() {
@@ -664,6 +670,7 @@ func intField[T integer](name string, lo, hi int64, p func(*Event) *Opt[T]) *Fie
 			}
 			return strconv.AppendInt(dst, int64(v.V), 10), true
 		},
+		zero: func(e *Event) { *p(e) = Opt[T]{} },
 		appendBin: func(e *Event, dst []byte) ([]byte, bool) {
 			v := *p(e)
 			if !v.Set {
@@ -701,6 +708,7 @@ func asnField(name string, p func(*Event) *uint32) *Field {
 			}
 			return strconv.AppendUint(dst, uint64(v), 10), true
 		},
+		zero: func(e *Event) { *p(e) = 0 },
 		appendBin: func(e *Event, dst []byte) ([]byte, bool) {
 			v := *p(e)
 			if v == 0 {
@@ -773,6 +781,7 @@ func floatField(name string, lo, hi float64, p func(*Event) *Opt[float64]) *Fiel
 			}
 			return strconv.AppendFloat(dst, v.V, 'f', -1, 64), true
 		},
+		zero: func(e *Event) { *p(e) = Opt[float64]{} },
 		appendBin: func(e *Event, dst []byte) ([]byte, bool) {
 			v := *p(e)
 			if !v.Set {
@@ -812,6 +821,7 @@ func boolField(name string, p func(*Event) *Opt[bool]) *Field {
 			}
 			return strconv.AppendBool(dst, v.V), true
 		},
+		zero: func(e *Event) { *p(e) = Opt[bool]{} },
 		appendBin: func(e *Event, dst []byte) ([]byte, bool) {
 			v := *p(e)
 			if !v.Set {
@@ -851,6 +861,7 @@ func rawField() *Field {
 			dst = base64.StdEncoding.AppendEncode(dst, e.Raw)
 			return append(dst, '"'), true
 		},
+		zero: func(e *Event) { e.Raw = e.Raw[:0] },
 		appendBin: func(e *Event, dst []byte) ([]byte, bool) {
 			if len(e.Raw) == 0 {
 				return dst, false

@@ -320,7 +320,7 @@ func (in *Ingester) getBatch() *batch {
 }
 
 func (in *Ingester) putBatch(b *batch) {
-	b.recs, b.arena, b.quar = b.recs[:0], b.arena[:0], b.quar[:0]
+	b.recs, b.arena, b.quar, b.base = b.recs[:0], b.arena[:0], b.quar[:0], nil
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if len(in.spare) < batchesInFlight {
@@ -332,6 +332,7 @@ type batch struct {
 	recs  []store.Record
 	arena []byte
 	quar  []store.Quarantined
+	base  []byte // the report's base, on the batch with its first event
 }
 
 // run parses r into tx. The parser goroutine (the caller's) fills batches;
@@ -353,6 +354,13 @@ func (in *Ingester) run(ctx context.Context, tx store.Tx, r io.Reader, size int6
 	writerDone := make(chan error, 1)
 	go func() {
 		for b := range full {
+			if b.base != nil {
+				if err := tx.SetBase(ctx, b.base); err != nil {
+					writerDone <- err
+					cancel(err)
+					return
+				}
+			}
 			if len(b.recs) > 0 {
 				a, err := tx.Add(ctx, b.recs)
 				if err != nil {
@@ -371,7 +379,7 @@ func (in *Ingester) run(ctx context.Context, tx store.Tx, r io.Reader, size int6
 				}
 				tot.Quarantined += int64(len(b.quar))
 			}
-			b.recs, b.arena, b.quar = b.recs[:0], b.arena[:0], b.quar[:0]
+			b.recs, b.arena, b.quar, b.base = b.recs[:0], b.arena[:0], b.quar[:0], nil
 			free <- b
 		}
 		writerDone <- nil
@@ -433,6 +441,7 @@ type output struct {
 	window    int64
 	scratch   []byte
 	events    int64
+	base      *event.Base // the first event: the others are stored as differences
 }
 
 func (o *output) batch() (*batch, error) {
@@ -488,8 +497,12 @@ func (o *output) Event(e *event.Event, line int) error {
 		// The raw report is kept whole, and each event knows its line.
 		e.Raw = nil
 	}
+	if o.base == nil {
+		o.base = event.NewBase(e)
+		b.base = o.base.Bytes()
+	}
 	start := len(b.arena)
-	b.arena = e.AppendBinary(b.arena)
+	b.arena = e.AppendBinaryDelta(b.arena, o.base)
 	var ip string
 	if e.Source.IP.IsValid() {
 		ip = e.Source.IP.String()

@@ -48,6 +48,10 @@ type Tx interface {
 	// Add stores records, deduplicating them as the package doc says. It
 	// does not retain recs or their Docs after it returns.
 	Add(ctx context.Context, recs []Record) (Added, error)
+	// SetBase records the report's base: the bytes its events' Docs were
+	// encoded against (event.Base), returned with every event of the
+	// report. It is called at most once, before the first Add.
+	SetBase(ctx context.Context, base []byte) error
 	// Quarantine stores rows that could not be parsed.
 	Quarantine(ctx context.Context, q []Quarantined) error
 	// Commit makes the report and everything added visible, recording the
@@ -97,7 +101,7 @@ type Record struct {
 	Time     int64  // time.source (else time.observation), Unix seconds
 	SourceIP string // source.ip as text, "" when none; for filtering
 	Line     int    // line of the report the event was parsed from
-	Doc      []byte // the event, encoded by event.AppendBinary; opaque to the store
+	Doc      []byte // the event, encoded by the event package; opaque to the store
 }
 
 // Event is a stored event.
@@ -110,7 +114,8 @@ type Event struct {
 	LastSeen  time.Time
 	ReportID  int64
 	Line      int
-	Doc       []byte // as stored: event.AppendBinary
+	Doc       []byte // as stored: event.AppendBinaryDelta against Base
+	Base      []byte // the report's base (Tx.SetBase); nil when it has none
 }
 
 // Filter selects events. Zero fields match everything.

@@ -126,7 +126,8 @@ var migrations = []string{
 		received_at bigint NOT NULL,
 		events      bigint NOT NULL DEFAULT 0,
 		duplicates  bigint NOT NULL DEFAULT 0,
-		quarantined bigint NOT NULL DEFAULT 0
+		quarantined bigint NOT NULL DEFAULT 0,
+		base        bytea
 	);
 	CREATE SEQUENCE events_id_seq;
 	CREATE TABLE events (
@@ -555,6 +556,17 @@ func (t *tx) Quarantine(ctx context.Context, q []store.Quarantined) error {
 	return nil
 }
 
+// SetBase implements store.Tx.
+func (t *tx) SetBase(ctx context.Context, base []byte) error {
+	if err := t.usable("set the base of"); err != nil {
+		return err
+	}
+	if _, err := t.pgTx.Exec(ctx, `UPDATE reports SET base = $1 WHERE id = $2`, base, t.reportID); err != nil {
+		return t.fail(fmt.Errorf("store report base: %w", err))
+	}
+	return nil
+}
+
 // Commit implements store.Tx.
 func (t *tx) Commit(ctx context.Context) (store.Totals, error) {
 	if err := t.usable("commit"); err != nil {
@@ -709,12 +721,13 @@ func (s *Store) Events(ctx context.Context, f store.Filter) iter.Seq2[*store.Eve
 		if after > 0 {
 			w.add("id", ">", after)
 		}
-		return `SELECT id, feed, type, count, first_seen, last_seen, report_id, line, doc FROM events` + w.sql(n), w.args
+		return `SELECT id, feed, type, count, first_seen, last_seen, report_id, line, doc,
+			(SELECT base FROM reports r WHERE r.id = events.report_id) FROM events` + w.sql(n), w.args
 	}
 	scan := func(rows pgx.Rows) (*store.Event, int64, error) {
 		var e store.Event
 		var first, last int64
-		if err := rows.Scan(&e.ID, &e.Feed, &e.Type, &e.Count, &first, &last, &e.ReportID, &e.Line, &e.Doc); err != nil {
+		if err := rows.Scan(&e.ID, &e.Feed, &e.Type, &e.Count, &first, &last, &e.ReportID, &e.Line, &e.Doc, &e.Base); err != nil {
 			return nil, 0, err
 		}
 		e.FirstSeen, e.LastSeen = time.Unix(first, 0).UTC(), time.Unix(last, 0).UTC()

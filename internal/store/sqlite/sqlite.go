@@ -147,7 +147,8 @@ var migrations = []string{
 		received_at INTEGER NOT NULL,
 		events      INTEGER NOT NULL DEFAULT 0,
 		duplicates  INTEGER NOT NULL DEFAULT 0,
-		quarantined INTEGER NOT NULL DEFAULT 0
+		quarantined INTEGER NOT NULL DEFAULT 0,
+		base        BLOB
 	);
 	CREATE TABLE parts (
 		id     INTEGER PRIMARY KEY,
@@ -469,6 +470,17 @@ func (t *tx) update(ctx context.Context) error {
 	return nil
 }
 
+// SetBase implements store.Tx.
+func (t *tx) SetBase(ctx context.Context, base []byte) error {
+	if t.done {
+		return errors.New("set the base of a finished report")
+	}
+	if _, err := t.sqlTx.ExecContext(ctx, `UPDATE reports SET base = ? WHERE id = ?`, base, t.reportID); err != nil {
+		return fmt.Errorf("store report base: %w", err)
+	}
+	return nil
+}
+
 // Quarantine implements store.Tx.
 func (t *tx) Quarantine(ctx context.Context, q []store.Quarantined) error {
 	if t.done {
@@ -548,7 +560,8 @@ func (s *Store) Events(ctx context.Context, f store.Filter) iter.Seq2[*store.Eve
 	if f.AfterID > 0 {
 		where, args = append(where, "e.id > ?"), append(args, f.AfterID)
 	}
-	q := `SELECT e.id, p.feed, p.type, e.count, e.first_seen, e.last_seen, e.report_id, e.line, e.doc FROM events e JOIN parts p ON p.id = e.part`
+	q := `SELECT e.id, p.feed, p.type, e.count, e.first_seen, e.last_seen, e.report_id, e.line, e.doc, r.base
+		FROM events e JOIN parts p ON p.id = e.part JOIN reports r ON r.id = e.report_id`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -567,7 +580,7 @@ func (s *Store) Events(ctx context.Context, f store.Filter) iter.Seq2[*store.Eve
 		for rows.Next() {
 			var e store.Event
 			var first, last int64
-			if err := rows.Scan(&e.ID, &e.Feed, &e.Type, &e.Count, &first, &last, &e.ReportID, &e.Line, &e.Doc); err != nil {
+			if err := rows.Scan(&e.ID, &e.Feed, &e.Type, &e.Count, &first, &last, &e.ReportID, &e.Line, &e.Doc, &e.Base); err != nil {
 				yield(nil, err)
 				return
 			}

@@ -37,6 +37,7 @@ func Run(t *testing.T, open Open) {
 		{"LargeReport", testLarge},
 		{"ConcurrentIngest", testConcurrent},
 		{"Reports", testReports},
+		{"ReportBase", testReportBase},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -417,5 +418,29 @@ func testReports(t *testing.T, s store.Store) {
 	}
 	if g.Totals != (store.Totals{Events: 1, Quarantined: 1}) || got[1].Totals != (store.Totals{Duplicates: 1}) {
 		t.Errorf("totals %+v and %+v", g.Totals, got[1].Totals)
+	}
+}
+
+func testReportBase(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	ingest(t, s, report("plain"), []store.Record{rec("f", "scanner", 1, base, "192.0.2.1")}, nil)
+	tx, err := s.Begin(ctx, report("based"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	b := []byte{2, 0, 255, 'x'}
+	if err := tx.SetBase(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Add(ctx, []store.Record{rec("f", "scanner", 2, base, "192.0.2.2")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := events(t, s, store.Filter{})
+	if len(got) != 2 || got[0].Base != nil || string(got[1].Base) != string(b) {
+		t.Errorf("bases: %q and %q, want none and %q", got[0].Base, got[1].Base, b)
 	}
 }
