@@ -187,8 +187,8 @@ func buildBenchInput(samples, dir string, total int, reverse bool) ([]string, in
 	var ss []sample
 	for _, p := range paths {
 		typ := shadowserver.ReportType(filepath.Base(p))
-		if typ == "" {
-			continue
+		if typ == "" || shadowserver.Embedded().Report(typ) == nil {
+			continue // phish_url: a report type Shadowserver has retired
 		}
 		f, err := os.Open(p)
 		if err != nil {

@@ -263,8 +263,8 @@ func TestBinaryDelta(t *testing.T) {
 		"classification.type": "vulnerable-system", "classification.identifier": "open-ssl", "source.port": "443", "tlp": "amber"}
 	base := NewBase(mk(common, map[string]any{"tag": "ssl", "naics": int64(1), "unusual key": "x"}))
 	cases := []*Event{
-		mk(common, map[string]any{"tag": "ssl", "naics": int64(1), "unusual key": "x"}),            // same as base
-		mk(map[string]string{"feed.name": "shadowserver", "source.ip": "192.0.2.9"}, nil),         // lacks most of the base
+		mk(common, map[string]any{"tag": "ssl", "naics": int64(1), "unusual key": "x"}),   // same as base
+		mk(map[string]string{"feed.name": "shadowserver", "source.ip": "192.0.2.9"}, nil), // lacks most of the base
 		mk(map[string]string{"feed.name": "other", "source.port": "0", "source.ip": "::1"}, map[string]any{"tag": "vpn", "new": true}),
 	}
 	for i, e := range cases {
