@@ -57,6 +57,9 @@ func open(ctx context.Context, env *Env, g *globals) (*App, error) {
 	if g.db != "" {
 		c.Database = config.Secret(g.db)
 		db = c.DB(a.DataDir)
+		if db.Driver == "sqlite" && strings.Contains(g.db, "://") {
+			return nil, fmt.Errorf("--db %s: use a SQLite file path or a postgres:// URL", config.Secret(g.db))
+		}
 	}
 	switch db.Driver {
 	case "postgres":
@@ -94,11 +97,12 @@ func (a *App) Ingester() (*ingest.Ingester, error) {
 		return nil, err
 	}
 	in := &ingest.Ingester{
-		Store:   a.Store,
-		Feeds:   a.Feeds,
-		Parsers: ps,
-		Detect:  detect,
-		Log:     a.Log,
+		Store:     a.Store,
+		Feeds:     a.Feeds,
+		Parsers:   ps,
+		Detect:    detect,
+		Log:       a.Log,
+		BatchSize: a.Config.Ingest.BatchSize,
 	}
 	if a.Config.Ingest.StoreRaw {
 		in.RawDir = filepath.Join(a.DataDir, "raw")

@@ -76,12 +76,14 @@ type Log struct {
 
 // Ingest configures ingestion.
 type Ingest struct {
-	// StoreRaw keeps each event's original line or record (the IntelMQ
-	// field raw) in the store. Default true; false saves space but loses
-	// the evidence behind each event.
+	// StoreRaw keeps every raw report as it was received, in the data
+	// directory's raw/ folder, named by the SHA-256 of its content; each
+	// event knows its report and line. Default true; false saves the space
+	// but loses the evidence behind the events.
 	StoreRaw bool `yaml:"store_raw" json:"store_raw"`
-	// BatchSize is how many events are written to the store in one
-	// transaction, 1 to 1,000,000. Default 10000.
+	// BatchSize is how many events the parser hands to the store at once,
+	// 1 to 1,000,000. Small batches keep both CPU cores busy on small
+	// reports; the store gathers them into larger writes. Default 256.
 	BatchSize int `yaml:"batch_size" json:"batch_size"`
 }
 
@@ -108,7 +110,7 @@ const (
 	// downloads it from.
 	DefaultSchemaURL = "https://interchange.shadowserver.org/intelmq/v1/schema"
 	// DefaultBatchSize is Ingest.BatchSize's default.
-	DefaultBatchSize = 10000
+	DefaultBatchSize = 256
 	// SQLiteFile is the database file in the data directory when
 	// database is "sqlite".
 	SQLiteFile = "tocsin.db"

@@ -49,6 +49,9 @@ type Ingester struct {
 	Now func() time.Time
 	// Progress, when set, is told how far each report is.
 	Progress Progress
+	// BatchSize is how many events go from the parser to the store at
+	// once; DefaultBatchSize when 0.
+	BatchSize int
 
 	mu    sync.Mutex
 	spare []*batch
@@ -299,12 +302,21 @@ func copyRaw(path, dir string) (string, error) {
 	return out.Name(), out.Close()
 }
 
-// batchSize is how many events travel from the parser to the writer at
-// once; batchesInFlight batches are in flight at most.
+// DefaultBatchSize is how many events travel from the parser to the
+// writer at once: small enough that both goroutines work while a small
+// report is read, large enough to amortise the hand-over.
+// batchesInFlight batches are in flight at most.
 const (
-	batchSize       = 256
-	batchesInFlight = 4
+	DefaultBatchSize = 256
+	batchesInFlight  = 4
 )
+
+func (in *Ingester) batchSize() int {
+	if in.BatchSize > 0 {
+		return in.BatchSize
+	}
+	return DefaultBatchSize
+}
 
 // getBatch returns a recycled batch or a new one: batches outlive a report,
 // so that ingesting many small reports does not allocate megabytes each.
@@ -316,7 +328,8 @@ func (in *Ingester) getBatch() *batch {
 		in.spare = in.spare[:n-1]
 		return b
 	}
-	return &batch{recs: make([]store.Record, 0, batchSize), arena: make([]byte, 0, batchSize*512)}
+	n := in.batchSize()
+	return &batch{recs: make([]store.Record, 0, n), arena: make([]byte, 0, n*512)}
 }
 
 func (in *Ingester) putBatch(b *batch) {
@@ -516,7 +529,7 @@ func (o *output) Event(e *event.Event, line int) error {
 		Doc:      b.arena[start:len(b.arena):len(b.arena)],
 	})
 	o.events++
-	if len(b.recs) == batchSize {
+	if len(b.recs) >= o.in.batchSize() {
 		return o.send()
 	}
 	return nil
@@ -555,7 +568,7 @@ func (o *output) Reject(line int, raw []byte, reason error) error {
 		File: o.pin.Name, Feed: o.pin.Feed.Name, Line: line, Reason: reason.Error(),
 		Raw: append([]byte(nil), raw...), At: o.pin.Now,
 	})
-	if len(b.quar) >= batchSize {
+	if len(b.quar) >= o.in.batchSize() {
 		return o.send()
 	}
 	return nil
