@@ -15,7 +15,10 @@ ss="$feeds/intelmq/parsers@d624988/shadowserver/testdata"
 
 run() { echo; echo "\$ $*"; "$@"; }
 
-run "$bin" ingest --feed shadowserver "$ss"/*.csv
+# Every Shadowserver sample but phish_url.csv, a report type Shadowserver
+# has retired (tocsin says so and refuses it: try it).
+samples=$(ls "$ss"/*.csv | grep -v '/phish_url\.csv$')
+run "$bin" ingest --feed shadowserver $samples
 for spec in \
   "abusech-feodo:$feeds/abusech/feodotracker_ipblocklist.2024-04-04.csv" \
   "abusech-sslbl:$feeds/abusech/sslbl_sslipblacklist.2015-10-15.csv" \
@@ -25,7 +28,7 @@ for spec in \
   [ -f "$f" ] && run "$bin" ingest --feed "${spec%%:*}" "$f"
 done
 echo; echo "# The same files again: already stored, nothing is added."
-run "$bin" ingest --json --feed shadowserver "$ss"/*.csv
+run "$bin" ingest --json --feed shadowserver $samples
 run "$bin" reports list
 run "$bin" events --limit 15
 run "$bin" events --json --limit 1 --type infected-system

@@ -190,7 +190,7 @@ func (in *Ingester) report(ctx context.Context, path string, src source, opts Op
 	rep := store.Report{SHA256: sum, Name: src.name, Feed: fd.Name, Type: opts.Report, Size: size, ReceivedAt: now}
 	tx, err := in.Store.Begin(ctx, rep)
 	if errors.Is(err, store.ErrKnownReport) {
-		in.log().Info("report already stored, skipped", "file", path, "report", src.name, "sha256", sum)
+		in.log().Debug("report already stored, skipped", "file", path, "report", src.name, "sha256", sum)
 		return Result{Known: 1}, nil
 	}
 	if err != nil {
@@ -245,7 +245,7 @@ func (in *Ingester) report(ctx context.Context, path string, src source, opts Op
 			in.log().Warn("raw report not kept", "file", path, "sha256", sum)
 		}
 	}
-	in.log().Info("report stored", "file", path, "report", src.name, "feed", fd.Name, "events", tot.Events, "duplicates", tot.Duplicates, "quarantined", tot.Quarantined)
+	in.log().Debug("report stored", "file", path, "report", src.name, "feed", fd.Name, "events", tot.Events, "duplicates", tot.Duplicates, "quarantined", tot.Quarantined)
 	return Result{Reports: 1, Events: tot.Events, Duplicates: tot.Duplicates, Quarantined: tot.Quarantined}, nil
 }
 
