@@ -24,7 +24,7 @@ const (
 
 // Org is an organisation of the constituency.
 type Org struct {
-	ID        string   // stable: "manual:<slug>" or "ripe:ORG-EXAMPLE1-RIPE"
+	ID        string // stable: "manual:<slug>" or "ripe:ORG-EXAMPLE1-RIPE"
 	Name      string
 	Sector    string
 	Country   string   // ISO 3166-1 alpha-2
