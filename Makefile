@@ -3,6 +3,7 @@ GO       ?= go
 BIN      := bin/tocsin
 SHARED   ?= ../shared/data
 SAMPLES  := $(SHARED)/feeds/intelmq/parsers@d624988/shadowserver/testdata
+STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
 .PHONY: all build demo test test-short lint bench fuzz clean services
 
@@ -30,7 +31,8 @@ services:
 lint:
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
-	@if command -v staticcheck >/dev/null 2>&1; then staticcheck ./...; else echo "staticcheck not installed: go install honnef.co/go/tools/cmd/staticcheck@v0.8.2"; fi
+	@test -x "$(STATICCHECK)" || $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+	$(STATICCHECK) ./...
 
 # Figures from real data; BENCHMARKS.md keeps the latest. Needs ../shared/data.
 bench: build services

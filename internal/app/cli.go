@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 )
 
@@ -146,15 +145,6 @@ func usageError(env *Env, fs *flag.FlagSet, err error) int {
 		fmt.Fprintf(env.Stderr, "%s: %v\n", fs.Name(), err)
 	}
 	return exitUsage
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func cmdVersion(_ context.Context, env *Env, args []string) int {
