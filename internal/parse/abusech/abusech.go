@@ -17,7 +17,14 @@
 // malware-distribution for URLhaus.
 package abusech
 
-import "github.com/tocsin/tocsin/internal/parse"
+import (
+	"github.com/tocsin/tocsin/internal/parse"
+	"github.com/tocsin/tocsin/internal/parse/textreport"
+)
+
+// ErrFormat is returned when a report is not in the format its feed names
+// (see textreport.ErrFormat).
+var ErrFormat = textreport.ErrFormat
 
 // New returns the parser for format, and whether this package has one.
 func New(format string) (parse.Parser, bool) {
@@ -36,3 +43,12 @@ func New(format string) (parse.Parser, bool) {
 
 // Formats lists the formats New knows.
 var Formats = []string{"feodo", "sslbl", "urlhaus", "threatfox"}
+
+// get returns column c of row, or "" when the report has no such column.
+// abuse.ch writes "None" for an empty value; that is "" too.
+func get(l textreport.Layout, row []string, c int) string {
+	if v := l.Get(row, c); v != "None" {
+		return v
+	}
+	return ""
+}

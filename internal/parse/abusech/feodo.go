@@ -6,6 +6,7 @@ import (
 
 	"github.com/tocsin/tocsin/internal/event"
 	"github.com/tocsin/tocsin/internal/parse"
+	"github.com/tocsin/tocsin/internal/parse/textreport"
 )
 
 // Feodo Tracker columns.
@@ -31,16 +32,16 @@ var feodoAliases = map[string]int{
 // feodoLayout is the column order of a headerless row of n values: the
 // current export (2021 on) has six, the 2019 one five, older ones four;
 // the plain ipblocklist.txt has only the address.
-func feodoLayout(n int) layout {
+func feodoLayout(n int) textreport.Layout {
 	switch n {
 	case 1:
-		return newLayout(feodoColumns, feodoIP)
+		return textreport.NewLayout(feodoColumns, feodoIP)
 	case 4:
-		return newLayout(feodoColumns, feodoFirstSeen, feodoIP, feodoPort, feodoMalware)
+		return textreport.NewLayout(feodoColumns, feodoFirstSeen, feodoIP, feodoPort, feodoMalware)
 	case 5:
-		return newLayout(feodoColumns, feodoFirstSeen, feodoIP, feodoPort, feodoLastOnline, feodoMalware)
+		return textreport.NewLayout(feodoColumns, feodoFirstSeen, feodoIP, feodoPort, feodoLastOnline, feodoMalware)
 	}
-	return newLayout(feodoColumns, feodoFirstSeen, feodoIP, feodoPort, feodoStatus, feodoLastOnline, feodoMalware)
+	return textreport.NewLayout(feodoColumns, feodoFirstSeen, feodoIP, feodoPort, feodoStatus, feodoLastOnline, feodoMalware)
 }
 
 // Feodo returns the parser of Feodo Tracker's botnet C2 IP blocklist, the
@@ -54,37 +55,31 @@ func feodoLayout(n int) layout {
 func Feodo() parse.Parser { return parse.Func(parseFeodo) }
 
 func parseFeodo(ctx context.Context, in parse.Input, out parse.Output) error {
-	s := newSession(ctx, &in, out, "Feodo Tracker IP blocklist")
-	var header layout
-	for s.next() {
-		if cut, err := s.tooLong(); cut {
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		line := string(s.sc.line)
+	s := textreport.NewSession(ctx, &in, out, "Feodo Tracker IP blocklist")
+	var header textreport.Layout
+	for s.Next() {
+		line := s.Text()
 		if line == "" {
 			continue
 		}
 		if line[0] == '#' {
-			if f, err := splitCSV(s.fields, commentBody(line)); err == nil {
-				s.fields = f
-				if l, ok := headerLayout(f, feodoColumns, feodoAliases); ok {
-					header, s.confirmed = l, true
+			if f, err := s.SplitCSV(textreport.CommentBody(line)); err == nil {
+				if l, ok := textreport.HeaderLayout(f, feodoColumns, feodoAliases); ok {
+					header = l
+					s.Confirm()
 				}
 			}
 			continue
 		}
-		row, err := splitCSV(s.fields, line)
-		s.fields = row
+		row, err := s.SplitCSV(line)
 		if err == nil && len(row) > 0 && !startsWithDigit(row[0]) {
-			if l, ok := headerLayout(row, feodoColumns, feodoAliases); ok {
-				header, s.confirmed = l, true
+			if l, ok := textreport.HeaderLayout(row, feodoColumns, feodoAliases); ok {
+				header = l
+				s.Confirm()
 				continue
 			}
 		}
-		if berr := s.begin(); berr != nil {
+		if berr := s.Begin(); berr != nil {
 			return berr
 		}
 		if err == nil {
@@ -92,23 +87,18 @@ func parseFeodo(ctx context.Context, in parse.Input, out parse.Output) error {
 			if l == nil {
 				l = feodoLayout(len(row))
 			}
-			err = fillFeodo(&s.e, l, row)
+			err = fillFeodo(&s.Event, l, row)
 		}
-		if err != nil {
-			err = s.reject(err)
-		} else {
-			err = s.emit()
-		}
-		if err != nil {
+		if err := s.Finish(err); err != nil {
 			return err
 		}
 	}
-	return s.err()
+	return s.Err()
 }
 
-func fillFeodo(e *event.Event, l layout, row []string) error {
-	defaultClass(e, "malicious-code", "c2-server")
-	ip := l.get(row, feodoIP)
+func fillFeodo(e *event.Event, l textreport.Layout, row []string) error {
+	textreport.DefaultClass(e, "malicious-code", "c2-server")
+	ip := get(l, row, feodoIP)
 	if ip == "" {
 		return fmt.Errorf("dst_ip is empty")
 	}
@@ -117,29 +107,29 @@ func fillFeodo(e *event.Event, l layout, row []string) error {
 		return fmt.Errorf("dst_ip: %w", err)
 	}
 	e.Source.IP = a
-	if err := e.Set("source.port", l.get(row, feodoPort)); err != nil {
+	if err := e.Set("source.port", get(l, row, feodoPort)); err != nil {
 		return fmt.Errorf("dst_port: %w", err)
 	}
-	if v := l.get(row, feodoFirstSeen); v != "" {
-		t, err := parseTime(v)
+	if v := get(l, row, feodoFirstSeen); v != "" {
+		t, err := textreport.ParseTime(v)
 		if err != nil {
 			return fmt.Errorf("first_seen_utc: %w", err)
 		}
 		e.TimeSource = t
 		e.SetExtra("first_seen", event.FormatTime(t))
 	}
-	if v := l.get(row, feodoLastOnline); v != "" {
-		t, err := parseTime(v)
+	if v := get(l, row, feodoLastOnline); v != "" {
+		t, err := textreport.ParseTime(v)
 		if err != nil {
 			return fmt.Errorf("last_online: %w", err)
 		}
 		e.TimeSource = t
 		e.SetExtra("last_online", event.FormatTime(t))
 	}
-	if err := e.Set("status", l.get(row, feodoStatus)); err != nil {
+	if err := e.Set("status", get(l, row, feodoStatus)); err != nil {
 		return fmt.Errorf("c2_status: %w", err)
 	}
-	return setMalware(e, "malware", l.get(row, feodoMalware))
+	return setMalware(e, "malware", get(l, row, feodoMalware))
 }
 
 // setMalware stores a malware family as malware.name and, since the family

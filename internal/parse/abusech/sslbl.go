@@ -7,6 +7,7 @@ import (
 
 	"github.com/tocsin/tocsin/internal/event"
 	"github.com/tocsin/tocsin/internal/parse"
+	"github.com/tocsin/tocsin/internal/parse/textreport"
 )
 
 // SSLBL returns the parser of SSLBL's botnet C2 IP blacklist,
@@ -17,51 +18,39 @@ import (
 func SSLBL() parse.Parser { return parse.Func(parseSSLBL) }
 
 func parseSSLBL(ctx context.Context, in parse.Input, out parse.Output) error {
-	s := newSession(ctx, &in, out, "SSLBL IP blacklist")
-	for s.next() {
-		if cut, err := s.tooLong(); cut {
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		line := string(s.sc.line)
+	s := textreport.NewSession(ctx, &in, out, "SSLBL IP blacklist")
+	for s.Next() {
+		line := s.Text()
 		if line == "" {
 			continue
 		}
 		if line[0] == '#' {
-			if b := strings.ToLower(commentBody(line)); strings.HasPrefix(b, "dstip,") || strings.HasPrefix(b, "firstseen,") {
-				s.confirmed = true
+			if b := strings.ToLower(textreport.CommentBody(line)); strings.HasPrefix(b, "dstip,") || strings.HasPrefix(b, "firstseen,") {
+				s.Confirm()
 			}
 			continue
 		}
-		if err := s.begin(); err != nil {
+		if err := s.Begin(); err != nil {
 			return err
 		}
-		row, err := splitCSV(s.fields, line)
-		s.fields = row
+		row, err := s.SplitCSV(line)
 		if err == nil {
-			err = fillSSLBL(&s.e, row)
+			err = fillSSLBL(&s.Event, row)
 		}
-		if err != nil {
-			err = s.reject(err)
-		} else {
-			err = s.emit()
-		}
-		if err != nil {
+		if err := s.Finish(err); err != nil {
 			return err
 		}
 	}
-	return s.err()
+	return s.Err()
 }
 
 func fillSSLBL(e *event.Event, row []string) error {
-	defaultClass(e, "malicious-code", "c2-server")
+	textreport.DefaultClass(e, "malicious-code", "c2-server")
 	if len(row) < 2 {
 		return fmt.Errorf("want DstIP,DstPort or Firstseen,DstIP,DstPort, got %d values", len(row))
 	}
 	if len(row[0]) >= 10 && row[0][4] == '-' {
-		t, err := parseTime(row[0])
+		t, err := textreport.ParseTime(row[0])
 		if err != nil {
 			return fmt.Errorf("column Firstseen: %w", err)
 		}

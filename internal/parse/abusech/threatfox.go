@@ -7,6 +7,7 @@ import (
 
 	"github.com/tocsin/tocsin/internal/event"
 	"github.com/tocsin/tocsin/internal/parse"
+	"github.com/tocsin/tocsin/internal/parse/textreport"
 )
 
 // ThreatFox columns.
@@ -40,10 +41,10 @@ var threatfoxAliases = map[string]int{
 
 // threatfoxLayouts are the column orders of headerless CSV rows, by
 // their number of values: is_compromised came in 2025.
-var threatfoxLayouts = map[int]layout{
-	14: newLayout(tfColumns, tfFirstSeen, tfID, tfValue, tfType, tfThreatType, tfMalware,
+var threatfoxLayouts = map[int]textreport.Layout{
+	14: textreport.NewLayout(tfColumns, tfFirstSeen, tfID, tfValue, tfType, tfThreatType, tfMalware,
 		tfAlias, tfPrintable, tfLastSeen, tfConfidence, tfReference, tfTags, tfAnonymous, tfReporter),
-	15: newLayout(tfColumns, tfFirstSeen, tfID, tfValue, tfType, tfThreatType, tfMalware,
+	15: textreport.NewLayout(tfColumns, tfFirstSeen, tfID, tfValue, tfType, tfThreatType, tfMalware,
 		tfAlias, tfPrintable, tfLastSeen, tfConfidence, tfCompromised, tfReference, tfTags, tfAnonymous, tfReporter),
 }
 
@@ -76,36 +77,29 @@ var threatTypes = map[string][2]string{
 func ThreatFox() parse.Parser { return parse.Func(parseThreatFox) }
 
 func parseThreatFox(ctx context.Context, in parse.Input, out parse.Output) error {
-	s := newSession(ctx, &in, out, "ThreatFox export")
-	var header layout
-	for s.next() {
-		if cut, err := s.tooLong(); cut {
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		line := strings.TrimSpace(string(s.sc.line))
+	s := textreport.NewSession(ctx, &in, out, "ThreatFox export")
+	var header textreport.Layout
+	for s.Next() {
+		line := strings.TrimSpace(s.Text())
 		if line == "" {
 			continue
 		}
 		if line[0] == '#' {
-			if f, err := splitCSV(s.fields, commentBody(line)); err == nil {
-				s.fields = f
-				if l, ok := headerLayout(f, tfColumns, threatfoxAliases); ok && l.has(tfValue) && l.has(tfType) {
-					header, s.confirmed = l, true
+			if f, err := s.SplitCSV(textreport.CommentBody(line)); err == nil {
+				if l, ok := textreport.HeaderLayout(f, tfColumns, threatfoxAliases); ok && l.Has(tfValue) && l.Has(tfType) {
+					header = l
+					s.Confirm()
 				}
 			}
 			continue
 		}
-		if berr := s.begin(); berr != nil {
+		if berr := s.Begin(); berr != nil {
 			return berr
 		}
 		var err error
 		if header != nil || line[0] == '"' {
 			var row []string
-			row, err = splitCSV(s.fields, line)
-			s.fields = row
+			row, err = s.SplitCSV(line)
 			if err == nil {
 				l := header
 				if l == nil {
@@ -114,27 +108,22 @@ func parseThreatFox(ctx context.Context, in parse.Input, out parse.Output) error
 				if l == nil {
 					err = fmt.Errorf("want the 14 or 15 values of ThreatFox's CSV export, got %d", len(row))
 				} else {
-					err = fillThreatFox(&s.e, l, row)
+					err = fillThreatFox(&s.Event, l, row)
 				}
 			}
 		} else {
-			err = fillIOC(&s.e, line)
+			err = fillIOC(&s.Event, line)
 		}
-		if err != nil {
-			err = s.reject(err)
-		} else {
-			err = s.emit()
-		}
-		if err != nil {
+		if err := s.Finish(err); err != nil {
 			return err
 		}
 	}
-	return s.err()
+	return s.Err()
 }
 
-func fillThreatFox(e *event.Event, l layout, row []string) error {
-	defaultClass(e, "malicious-code", "c2-server")
-	value, typ := l.get(row, tfValue), l.get(row, tfType)
+func fillThreatFox(e *event.Event, l textreport.Layout, row []string) error {
+	textreport.DefaultClass(e, "malicious-code", "c2-server")
+	value, typ := get(l, row, tfValue), get(l, row, tfType)
 	if value == "" {
 		return fmt.Errorf("ioc_value is empty")
 	}
@@ -144,14 +133,14 @@ func fillThreatFox(e *event.Event, l layout, row []string) error {
 			return fmt.Errorf("ioc_value: %w", err)
 		}
 	case typ == "domain":
-		if err := checkDomain(value); err != nil {
+		if err := textreport.CheckDomain(value); err != nil {
 			return fmt.Errorf("ioc_value: %q is not a domain name: %w", value, err)
 		}
 		if err := e.Set("source.fqdn", value); err != nil {
 			return fmt.Errorf("ioc_value: %w", err)
 		}
 	case typ == "url":
-		if err := setURL(e, "ioc_value", value); err != nil {
+		if err := textreport.SetURL(e, "ioc_value", value); err != nil {
 			return err
 		}
 	case strings.HasSuffix(typ, "_hash"):
@@ -159,28 +148,28 @@ func fillThreatFox(e *event.Event, l layout, row []string) error {
 	default:
 		return fmt.Errorf("ioc_type %q is not one of ip:port, domain, url", typ)
 	}
-	if tt := l.get(row, tfThreatType); tt != "" {
+	if tt := get(l, row, tfThreatType); tt != "" {
 		if c, ok := threatTypes[tt]; ok {
-			setClass(e, c[0], c[1])
+			textreport.SetClass(e, c[0], c[1])
 		}
-		if err := setExtra(e, "threat_type", "threat_type", tt); err != nil {
+		if err := textreport.SetExtra(e, "threat_type", "threat_type", tt); err != nil {
 			return err
 		}
 	}
-	if v := l.get(row, tfFirstSeen); v != "" {
-		t, err := parseTime(v)
+	if v := get(l, row, tfFirstSeen); v != "" {
+		t, err := textreport.ParseTime(v)
 		if err != nil {
 			return fmt.Errorf("first_seen_utc: %w", err)
 		}
 		e.TimeSource = t
 	}
-	if err := setTimeExtra(e, "last_seen", "last_seen_utc", l.get(row, tfLastSeen)); err != nil {
+	if err := textreport.SetTimeExtra(e, "last_seen", "last_seen_utc", get(l, row, tfLastSeen)); err != nil {
 		return err
 	}
-	if m := l.get(row, tfMalware); m != "" && m != "unknown" {
+	if m := get(l, row, tfMalware); m != "" && m != "unknown" {
 		// Malpedia's "win.cobalt_strike" names the family for machines;
 		// malware_printable ("Cobalt Strike") is for people.
-		if err := setExtra(e, "malpedia", "fk_malware", m); err != nil {
+		if err := textreport.SetExtra(e, "malpedia", "fk_malware", m); err != nil {
 			return err
 		}
 		family := m
@@ -190,35 +179,35 @@ func fillThreatFox(e *event.Event, l layout, row []string) error {
 		if err := setMalware(e, "fk_malware", family); err != nil {
 			return err
 		}
-		if err := setExtra(e, "malware_printable", "malware_printable", l.get(row, tfPrintable)); err != nil {
+		if err := textreport.SetExtra(e, "malware_printable", "malware_printable", get(l, row, tfPrintable)); err != nil {
 			return err
 		}
 	}
-	if err := setExtra(e, "malware_alias", "malware_alias", l.get(row, tfAlias)); err != nil {
+	if err := textreport.SetExtra(e, "malware_alias", "malware_alias", get(l, row, tfAlias)); err != nil {
 		return err
 	}
-	if v := l.get(row, tfConfidence); v != "" {
-		if err := setInt(e, "confidence_level", "confidence_level", v); err != nil {
+	if v := get(l, row, tfConfidence); v != "" {
+		if err := textreport.SetInt(e, "confidence_level", "confidence_level", v); err != nil {
 			return err
 		}
 	}
-	if err := setExtra(e, "reference", "reference", l.get(row, tfReference)); err != nil {
+	if err := textreport.SetExtra(e, "reference", "reference", get(l, row, tfReference)); err != nil {
 		return err
 	}
-	if err := setExtra(e, "tags", "tags", l.get(row, tfTags)); err != nil {
+	if err := textreport.SetExtra(e, "tags", "tags", get(l, row, tfTags)); err != nil {
 		return err
 	}
-	if err := setBool(e, "anonymous", "anonymous", l.get(row, tfAnonymous)); err != nil {
+	if err := textreport.SetBool(e, "anonymous", "anonymous", get(l, row, tfAnonymous)); err != nil {
 		return err
 	}
-	if err := setBool(e, "is_compromised", "is_compromised", l.get(row, tfCompromised)); err != nil {
+	if err := textreport.SetBool(e, "is_compromised", "is_compromised", get(l, row, tfCompromised)); err != nil {
 		return err
 	}
-	if err := setExtra(e, "reporter", "reporter", l.get(row, tfReporter)); err != nil {
+	if err := textreport.SetExtra(e, "reporter", "reporter", get(l, row, tfReporter)); err != nil {
 		return err
 	}
-	if v := l.get(row, tfID); v != "" {
-		return setInt(e, "ioc_id", "ioc_id", v)
+	if v := get(l, row, tfID); v != "" {
+		return textreport.SetInt(e, "ioc_id", "ioc_id", v)
 	}
 	return nil
 }
@@ -226,9 +215,9 @@ func fillThreatFox(e *event.Event, l layout, row []string) error {
 // fillIOC reads one line of a plain ThreatFox list: an address, an
 // ip:port, a URL, a domain or a hosts-file line ("127.0.0.1 example.com").
 func fillIOC(e *event.Event, line string) error {
-	defaultClass(e, "malicious-code", "c2-server")
+	textreport.DefaultClass(e, "malicious-code", "c2-server")
 	if strings.Contains(line, "://") {
-		return setURL(e, "url", line)
+		return textreport.SetURL(e, "url", line)
 	}
 	if i := strings.IndexAny(line, " \t"); i >= 0 {
 		// A hosts-file line: "0.0.0.0 example.com".
@@ -247,7 +236,7 @@ func fillIOC(e *event.Event, line string) error {
 }
 
 func setFQDN(e *event.Event, s string) error {
-	if err := checkDomain(s); err != nil {
+	if err := textreport.CheckDomain(s); err != nil {
 		return fmt.Errorf("ioc: %q is not an address, ip:port, URL or domain: %w", s, err)
 	}
 	return e.Set("source.fqdn", s)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tocsin/tocsin/internal/event"
 	"github.com/tocsin/tocsin/internal/parse"
+	"github.com/tocsin/tocsin/internal/parse/textreport"
 )
 
 // URLhaus columns.
@@ -35,18 +36,18 @@ var urlhausAliases = map[string]int{
 }
 
 // urlhausLayout is the column order of a headerless row.
-func urlhausLayout(row []string) (layout, error) {
+func urlhausLayout(row []string) (textreport.Layout, error) {
 	switch len(row) {
 	case 1: // https://urlhaus.abuse.ch/downloads/text/
-		return newLayout(uhColumns, uhURL), nil
+		return textreport.NewLayout(uhColumns, uhURL), nil
 	case 9: // the CSV dump since 2021
-		return newLayout(uhColumns, uhID, uhDateAdded, uhURL, uhStatus, uhLastOnline, uhThreat, uhTags, uhLink, uhReporter), nil
+		return textreport.NewLayout(uhColumns, uhID, uhDateAdded, uhURL, uhStatus, uhLastOnline, uhThreat, uhTags, uhLink, uhReporter), nil
 	case 8:
-		if isDigits(row[0]) { // the CSV dump before last_online
-			return newLayout(uhColumns, uhID, uhDateAdded, uhURL, uhStatus, uhThreat, uhTags, uhLink, uhReporter), nil
+		if textreport.IsDigits(row[0]) { // the CSV dump before last_online
+			return textreport.NewLayout(uhColumns, uhID, uhDateAdded, uhURL, uhStatus, uhThreat, uhTags, uhLink, uhReporter), nil
 		}
 		// the country, ASN and TLD feeds
-		return newLayout(uhColumns, uhDateAdded, uhURL, uhStatus, uhThreat, uhHost, uhIP, uhASN, uhCountry), nil
+		return textreport.NewLayout(uhColumns, uhDateAdded, uhURL, uhStatus, uhThreat, uhHost, uhIP, uhASN, uhCountry), nil
 	}
 	return nil, fmt.Errorf("want the 9 values of URLhaus's CSV (id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter), got %d", len(row))
 }
@@ -65,37 +66,31 @@ func urlhausLayout(row []string) (layout, error) {
 func URLhaus() parse.Parser { return parse.Func(parseURLhaus) }
 
 func parseURLhaus(ctx context.Context, in parse.Input, out parse.Output) error {
-	s := newSession(ctx, &in, out, "URLhaus CSV")
-	var header layout
-	for s.next() {
-		if cut, err := s.tooLong(); cut {
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		line := string(s.sc.line)
+	s := textreport.NewSession(ctx, &in, out, "URLhaus CSV")
+	var header textreport.Layout
+	for s.Next() {
+		line := s.Text()
 		if line == "" {
 			continue
 		}
 		if line[0] == '#' {
-			if f, err := splitCSV(s.fields, commentBody(line)); err == nil {
-				s.fields = f
-				if l, ok := headerLayout(f, uhColumns, urlhausAliases); ok && l.has(uhURL) {
-					header, s.confirmed = l, true
+			if f, err := s.SplitCSV(textreport.CommentBody(line)); err == nil {
+				if l, ok := textreport.HeaderLayout(f, uhColumns, urlhausAliases); ok && l.Has(uhURL) {
+					header = l
+					s.Confirm()
 				}
 			}
 			continue
 		}
-		row, err := splitCSV(s.fields, line)
-		s.fields = row
+		row, err := s.SplitCSV(line)
 		if err == nil && header == nil && len(row) > 1 && !startsWithDigit(row[0]) {
-			if l, ok := headerLayout(row, uhColumns, urlhausAliases); ok && l.has(uhURL) {
-				header, s.confirmed = l, true
+			if l, ok := textreport.HeaderLayout(row, uhColumns, urlhausAliases); ok && l.Has(uhURL) {
+				header = l
+				s.Confirm()
 				continue
 			}
 		}
-		if berr := s.begin(); berr != nil {
+		if berr := s.Begin(); berr != nil {
 			return berr
 		}
 		if err == nil {
@@ -104,79 +99,74 @@ func parseURLhaus(ctx context.Context, in parse.Input, out parse.Output) error {
 				l, err = urlhausLayout(row)
 			}
 			if err == nil {
-				err = fillURLhaus(&s.e, l, row)
+				err = fillURLhaus(&s.Event, l, row)
 			}
 		}
-		if err != nil {
-			err = s.reject(err)
-		} else {
-			err = s.emit()
-		}
-		if err != nil {
+		if err := s.Finish(err); err != nil {
 			return err
 		}
 	}
-	return s.err()
+	return s.Err()
 }
 
-func fillURLhaus(e *event.Event, l layout, row []string) error {
-	defaultClass(e, "malicious-code", "malware-distribution")
-	u := l.get(row, uhURL)
+func fillURLhaus(e *event.Event, l textreport.Layout, row []string) error {
+	textreport.DefaultClass(e, "malicious-code", "malware-distribution")
+	u := get(l, row, uhURL)
 	if u == "" {
 		return fmt.Errorf("url is empty")
 	}
 	if err := e.Set("source.url", u); err != nil {
 		return fmt.Errorf("url: %w", err)
 	}
-	if h := l.get(row, uhHost); h != "" {
-		setHost(e, h)
+	if h := get(l, row, uhHost); h != "" {
+		textreport.SetHost(e, h)
 	} else {
-		setHost(e, urlHost(e.Source.URL))
+		textreport.SetHost(e, textreport.URLHost(e.Source.URL))
 	}
-	if v := l.get(row, uhIP); v != "" {
+	if v := get(l, row, uhIP); v != "" {
 		a, err := event.ParseIP(v)
 		if err != nil {
 			return fmt.Errorf("ipaddress: %w", err)
 		}
 		e.Source.IP = a
 	}
-	if err := e.Set("source.asn", l.get(row, uhASN)); err != nil {
+	if err := e.Set("source.asn", get(l, row, uhASN)); err != nil {
 		return fmt.Errorf("asnumber: %w", err)
 	}
-	if err := e.Set("source.geolocation.cc", l.get(row, uhCountry)); err != nil {
+	if err := e.Set("source.geolocation.cc", get(l, row, uhCountry)); err != nil {
 		return fmt.Errorf("country: %w", err)
 	}
-	if v := l.get(row, uhDateAdded); v != "" {
-		t, err := parseTime(v)
+	if v := get(l, row, uhDateAdded); v != "" {
+		t, err := textreport.ParseTime(v)
 		if err != nil {
 			return fmt.Errorf("dateadded: %w", err)
 		}
 		e.TimeSource = t
 	}
-	if err := e.Set("status", l.get(row, uhStatus)); err != nil {
+	if err := e.Set("status", get(l, row, uhStatus)); err != nil {
 		return fmt.Errorf("url_status: %w", err)
 	}
-	if err := setTimeExtra(e, "last_online", "last_online", l.get(row, uhLastOnline)); err != nil {
+	if err := textreport.SetTimeExtra(e, "last_online", "last_online", get(l, row, uhLastOnline)); err != nil {
 		return err
 	}
-	if v := l.get(row, uhThreat); v != "" {
+	if v := get(l, row, uhThreat); v != "" {
 		if v == "malware_download" {
-			setClass(e, "malicious-code", "malware-distribution")
+			textreport.SetClass(e, "malicious-code", "malware-distribution")
 		}
-		if err := setExtra(e, "threat", "threat", v); err != nil {
+		if err := textreport.SetExtra(e, "threat", "threat", v); err != nil {
 			return err
 		}
 	}
-	if err := setExtra(e, "tags", "tags", l.get(row, uhTags)); err != nil {
+	if err := textreport.SetExtra(e, "tags", "tags", get(l, row, uhTags)); err != nil {
 		return err
 	}
-	if v := l.get(row, uhLink); v != "" {
+	if v := get(l, row, uhLink); v != "" {
 		if err := e.Set("event_description.url", v); err != nil {
 			return fmt.Errorf("urlhaus_link: %w", err)
 		}
 	}
-	if err := setExtra(e, "reporter", "reporter", l.get(row, uhReporter)); err != nil {
+	if err := textreport.SetExtra(e, "reporter", "reporter", get(l, row, uhReporter)); err != nil {
 		return err
 	}
-	return setInt(e, "urlhaus_id", "id", l.get(row, uhID))
+	return textreport.SetInt(e, "urlhaus_id", "id", get(l, row, uhID))
 }

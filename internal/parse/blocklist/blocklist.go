@@ -7,6 +7,7 @@ import (
 	"errors"
 
 	"github.com/tocsin/tocsin/internal/parse"
+	"github.com/tocsin/tocsin/internal/parse/textreport"
 )
 
 // New returns the parser for format, and whether this package has one.
@@ -24,6 +25,10 @@ func New(format string) (parse.Parser, bool) {
 
 // Formats lists the formats New knows.
 var Formats = []string{"blocklistde", "dshield-block", "list"}
+
+// ErrFormat is returned when a report is not in the format its feed names
+// (see textreport.ErrFormat).
+var ErrFormat = textreport.ErrFormat
 
 // Errors of a feed's configuration, returned before anything is read.
 var (

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tocsin/tocsin/internal/feed"
 	"github.com/tocsin/tocsin/internal/parse"
+	"github.com/tocsin/tocsin/internal/parse/textreport"
 )
 
 func TestGolden(t *testing.T) {
@@ -131,7 +132,7 @@ func TestListBigCRLF(t *testing.T) {
 	for range 100 {
 		b.WriteString("192.0.2.1\r\n")
 	}
-	b.WriteString(strings.Repeat("a", maxLine+10) + "\r\n192.0.2.2")
+	b.WriteString(strings.Repeat("a", textreport.MaxLine+10) + "\r\n192.0.2.2")
 	c, err := runParser(t, List(), "test-list", "x", b.Bytes(), true)
 	if err != nil || c.events != 101 || c.rejects != 1 || !strings.HasPrefix(c.rejected.String(), "line 102: line is longer") {
 		t.Errorf("err %v, %d events, %d rejects %q", err, c.events, c.rejects, c.rejected.String())

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tocsin/tocsin/internal/event"
 	"github.com/tocsin/tocsin/internal/parse"
+	"github.com/tocsin/tocsin/internal/parse/textreport"
 )
 
 // deList is what one of blocklist.de's lists means, after IntelMQ's
@@ -67,23 +68,17 @@ func BlocklistDE() parse.Parser { return parse.Func(parseBlocklistDE) }
 func parseBlocklistDE(ctx context.Context, in parse.Input, out parse.Output) error {
 	name := deListName(&in)
 	list, known := deLists[name]
-	s := newSession(ctx, &in, out, "blocklist.de list")
-	for s.next() {
-		if cut, err := s.tooLong(); cut {
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		line := strings.TrimSpace(string(s.sc.line))
+	s := textreport.NewSession(ctx, &in, out, "blocklist.de list")
+	for s.Next() {
+		line := strings.TrimSpace(s.Text())
 		if line == "" || line[0] == '#' {
 			continue
 		}
-		if err := s.begin(); err != nil {
+		if err := s.Begin(); err != nil {
 			return err
 		}
-		e := &s.e
-		defaultClass(e, "other", "blacklist")
+		e := &s.Event
+		textreport.DefaultClass(e, "other", "blacklist")
 		if known {
 			e.Classification.Taxonomy = event.TaxonomyOf(list.typ)
 			e.Classification.Type = list.typ
@@ -94,13 +89,10 @@ func parseBlocklistDE(ctx context.Context, in parse.Input, out parse.Output) err
 		a, err := event.ParseIP(line)
 		if err == nil {
 			e.Source.IP = a
-			err = s.emit()
-		} else {
-			err = s.reject(err)
 		}
-		if err != nil {
+		if err := s.Finish(err); err != nil {
 			return err
 		}
 	}
-	return s.err()
+	return s.Err()
 }

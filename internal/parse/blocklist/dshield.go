@@ -8,6 +8,7 @@ import (
 
 	"github.com/tocsin/tocsin/internal/event"
 	"github.com/tocsin/tocsin/internal/parse"
+	"github.com/tocsin/tocsin/internal/parse/textreport"
 )
 
 // DShieldBlock returns the parser of DShield's recommended block list
@@ -22,16 +23,10 @@ import (
 func DShieldBlock() parse.Parser { return parse.Func(parseDShield) }
 
 func parseDShield(ctx context.Context, in parse.Input, out parse.Output) error {
-	s := newSession(ctx, &in, out, "DShield block list")
+	s := textreport.NewSession(ctx, &in, out, "DShield block list")
 	var updated time.Time
-	for s.next() {
-		if cut, err := s.tooLong(); cut {
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		line := strings.TrimRight(string(s.sc.line), " \t")
+	for s.Next() {
+		line := strings.TrimRight(s.Text(), " \t")
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
@@ -40,33 +35,27 @@ func parseDShield(ctx context.Context, in parse.Input, out parse.Output) error {
 				updated = t
 			}
 			if strings.Contains(line, "DShield") {
-				s.confirmed = true
+				s.Confirm()
 			}
 			continue
 		}
 		if strings.HasPrefix(line, "Start\t") {
-			s.confirmed = true
+			s.Confirm()
 			continue
 		}
-		if err := s.begin(); err != nil {
+		if err := s.Begin(); err != nil {
 			return err
 		}
-		s.e.TimeSource = updated
-		err := fillDShield(&s.e, strings.Split(line, "\t"))
-		if err != nil {
-			err = s.reject(err)
-		} else {
-			err = s.emit()
-		}
-		if err != nil {
+		s.Event.TimeSource = updated
+		if err := s.Finish(fillDShield(&s.Event, strings.Split(line, "\t"))); err != nil {
 			return err
 		}
 	}
-	return s.err()
+	return s.Err()
 }
 
 func fillDShield(e *event.Event, f []string) error {
-	defaultClass(e, "other", "blacklist")
+	textreport.DefaultClass(e, "other", "blacklist")
 	if len(f) < 3 {
 		return fmt.Errorf("want start, end and netblock separated by tabs, got %d values", len(f))
 	}
@@ -74,7 +63,7 @@ func fillDShield(e *event.Event, f []string) error {
 	if _, err := event.ParseIP(start); err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
-	if !isDigits(bits) {
+	if !textreport.IsDigits(bits) {
 		return fmt.Errorf("netblock: %q is not a prefix length", bits)
 	}
 	if err := e.Set("source.network", start+"/"+bits); err != nil {
@@ -93,14 +82,14 @@ func fillDShield(e *event.Event, f []string) error {
 		return ""
 	}
 	if v := get(3); v != "" {
-		if !isDigits(v) {
+		if !textreport.IsDigits(v) {
 			return fmt.Errorf("attacks: %q is not a number", v)
 		}
-		if err := setInt(e, "attacks", "attacks", v); err != nil {
+		if err := textreport.SetInt(e, "attacks", "attacks", v); err != nil {
 			return err
 		}
 	}
-	if err := setExtra(e, "network_name", "name", get(4)); err != nil {
+	if err := textreport.SetExtra(e, "network_name", "name", get(4)); err != nil {
 		return err
 	}
 	if err := e.Set("source.geolocation.cc", get(5)); err != nil {
@@ -114,8 +103,7 @@ func fillDShield(e *event.Event, f []string) error {
 
 // dshieldUpdated reads "#    updated: Tue Dec 15 15:33:38 2015 UTC".
 func dshieldUpdated(line string) (time.Time, bool) {
-	b := strings.TrimSpace(strings.TrimLeft(line, "#"))
-	v, ok := strings.CutPrefix(b, "updated:")
+	v, ok := strings.CutPrefix(textreport.CommentBody(line), "updated:")
 	if !ok {
 		return time.Time{}, false
 	}

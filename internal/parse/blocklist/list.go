@@ -8,6 +8,7 @@ import (
 
 	"github.com/tocsin/tocsin/internal/event"
 	"github.com/tocsin/tocsin/internal/parse"
+	"github.com/tocsin/tocsin/internal/parse/textreport"
 )
 
 // listFields are the fields a list entry can be.
@@ -43,37 +44,26 @@ func parseList(ctx context.Context, in parse.Input, out parse.Output) error {
 	if field != "" && !slices.Contains(listFields, field) {
 		return fmt.Errorf("feed %q: field %q: %w; use one of %s, or none to tell each line's kind from its form", f.Name, field, ErrField, strings.Join(listFields, ", "))
 	}
-	s := newSession(ctx, &in, out, "list of indicators")
-	for s.next() {
-		if cut, err := s.tooLong(); cut {
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		v, ok := listValue(string(s.sc.line))
+	s := textreport.NewSession(ctx, &in, out, "list of indicators")
+	for s.Next() {
+		v, ok := listValue(s.Text())
 		if !ok {
 			continue
 		}
-		if err := s.begin(); err != nil {
+		if err := s.Begin(); err != nil {
 			return err
 		}
 		var err error
 		if field != "" {
-			err = setAs(&s.e, field, v)
+			err = setAs(&s.Event, field, v)
 		} else {
-			err = setGuess(&s.e, v)
+			err = setGuess(&s.Event, v)
 		}
-		if err != nil {
-			err = s.reject(err)
-		} else {
-			err = s.emit()
-		}
-		if err != nil {
+		if err := s.Finish(err); err != nil {
 			return err
 		}
 	}
-	return s.err()
+	return s.Err()
 }
 
 // listValue returns the entry of a list line, and false for a line that
@@ -116,7 +106,7 @@ func listValue(line string) (string, bool) {
 // setAs stores v as the feed's field.
 func setAs(e *event.Event, field, v string) error {
 	if strings.HasSuffix(field, ".fqdn") {
-		if err := checkDomain(v); err != nil {
+		if err := textreport.CheckDomain(v); err != nil {
 			return fmt.Errorf("%s: %q is not a domain name: %w", field, v, err)
 		}
 	}
@@ -124,7 +114,7 @@ func setAs(e *event.Event, field, v string) error {
 		return err
 	}
 	if field == "source.url" {
-		setHost(e, urlHost(e.Source.URL))
+		textreport.SetHost(e, textreport.URLHost(e.Source.URL))
 	}
 	if strings.HasSuffix(field, ".asn") && e.Source.ASN == 0 && e.Destination.ASN == 0 {
 		return fmt.Errorf("%s: %q is not an AS number an AS can have", field, v)
@@ -139,8 +129,8 @@ func setGuess(e *event.Event, v string) error {
 		if strings.ContainsAny(v, " \t") {
 			return fmt.Errorf("source.url: %q is not a URL", v)
 		}
-		return setURL(e, "entry", v)
-	case len(v) > 2 && (v[0] == 'A' || v[0] == 'a') && (v[1] == 'S' || v[1] == 's') && isDigits(v[2:]):
+		return textreport.SetURL(e, "entry", v)
+	case len(v) > 2 && (v[0] == 'A' || v[0] == 'a') && (v[1] == 'S' || v[1] == 's') && textreport.IsDigits(v[2:]):
 		return setAs(e, "source.asn", v)
 	case strings.IndexByte(v, '/') >= 0:
 		if p, err := event.ParseNetwork(v); err == nil {
@@ -149,7 +139,7 @@ func setGuess(e *event.Event, v string) error {
 		}
 		// "example.com/path": a URL without its scheme.
 		host, _, _ := strings.Cut(v, "/")
-		if _, err := event.ParseIP(host); err != nil && checkDomain(host) != nil {
+		if _, err := event.ParseIP(host); err != nil && textreport.CheckDomain(host) != nil {
 			return fmt.Errorf("%q is neither a network in CIDR form nor a URL", v)
 		}
 		if strings.ContainsAny(v, " \t") {
@@ -157,7 +147,7 @@ func setGuess(e *event.Event, v string) error {
 		}
 		// event.NormURL would add the scheme too, but not to a URL
 		// that has "://" later on ("web.archive.org/web/1/http://...").
-		return setURL(e, "entry", "http://"+v)
+		return textreport.SetURL(e, "entry", "http://"+v)
 	}
 	if c := v[len(v)-1]; c >= '0' && c <= '9' || strings.IndexByte(v, ':') >= 0 {
 		if a, err := event.ParseIP(v); err == nil {
@@ -171,7 +161,7 @@ func setGuess(e *event.Event, v string) error {
 			}
 		}
 	}
-	if err := checkDomain(v); err != nil {
+	if err := textreport.CheckDomain(v); err != nil {
 		return fmt.Errorf("%q is not an IP address, network, AS number, URL or domain name: %w", v, err)
 	}
 	return e.Set("source.fqdn", v)

@@ -18,7 +18,12 @@ import (
 
 	"github.com/tocsin/tocsin/internal/event"
 	"github.com/tocsin/tocsin/internal/parse"
+	"github.com/tocsin/tocsin/internal/parse/textreport"
 )
+
+// ErrFormat is returned when a report is not in the format its feed names
+// (see textreport.ErrFormat).
+var ErrFormat = textreport.ErrFormat
 
 // New returns the parser for format, and whether this package has one.
 func New(format string) (parse.Parser, bool) {
@@ -39,38 +44,27 @@ var Formats = []string{"openphish", "phishtank"}
 func OpenPhish() parse.Parser { return parse.Func(parseOpenPhish) }
 
 func parseOpenPhish(ctx context.Context, in parse.Input, out parse.Output) error {
-	s := newSession(ctx, &in, out, "OpenPhish URL list")
-	for s.next() {
-		if cut, err := s.tooLong(); cut {
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		line := strings.TrimSpace(string(s.sc.line))
+	s := textreport.NewSession(ctx, &in, out, "OpenPhish URL list")
+	for s.Next() {
+		line := strings.TrimSpace(s.Text())
 		if line == "" || line[0] == '#' {
 			continue
 		}
-		if err := s.begin(); err != nil {
+		if err := s.Begin(); err != nil {
 			return err
 		}
-		defaultClass(&s.e, "fraud", "phishing")
+		textreport.DefaultClass(&s.Event, "fraud", "phishing")
 		var err error
 		if strings.IndexAny(line, " \t<>\"") >= 0 {
 			err = fmt.Errorf("url: %q is not a URL", line)
 		} else {
-			err = setURL(&s.e, "url", line)
+			err = textreport.SetURL(&s.Event, "url", line)
 		}
-		if err != nil {
-			err = s.reject(err)
-		} else {
-			err = s.emit()
-		}
-		if err != nil {
+		if err := s.Finish(err); err != nil {
 			return err
 		}
 	}
-	return s.err()
+	return s.Err()
 }
 
 // PhishTank columns.
@@ -91,7 +85,7 @@ var phishtankAliases = map[string]int{
 	"verified": ptVerified, "verificationtime": ptVerifiedAt, "online": ptOnline, "target": ptTarget,
 }
 
-var phishtankLayout = newLayout(ptColumns, ptID, ptURL, ptDetail, ptSubmitted, ptVerified, ptVerifiedAt, ptOnline, ptTarget)
+var phishtankLayout = textreport.NewLayout(ptColumns, ptID, ptURL, ptDetail, ptSubmitted, ptVerified, ptVerifiedAt, ptOnline, ptTarget)
 
 // PhishTank returns the parser of PhishTank's CSV dump
 // (https://data.phishtank.com/data/online-valid.csv). The header names
@@ -102,28 +96,22 @@ var phishtankLayout = newLayout(ptColumns, ptID, ptURL, ptDetail, ptSubmitted, p
 func PhishTank() parse.Parser { return parse.Func(parsePhishTank) }
 
 func parsePhishTank(ctx context.Context, in parse.Input, out parse.Output) error {
-	s := newSession(ctx, &in, out, "PhishTank CSV")
-	var header layout
-	for s.next() {
-		if cut, err := s.tooLong(); cut {
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		line := string(s.sc.line)
+	s := textreport.NewSession(ctx, &in, out, "PhishTank CSV")
+	var header textreport.Layout
+	for s.Next() {
+		line := s.Text()
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
-		row, err := splitCSV(s.fields, line)
-		s.fields = row
-		if err == nil && header == nil && !isDigits(row[0]) {
-			if l, ok := headerLayout(row, ptColumns, phishtankAliases); ok && l[ptURL] >= 0 {
-				header, s.confirmed = l, true
+		row, err := s.SplitCSV(line)
+		if err == nil && header == nil && !textreport.IsDigits(row[0]) {
+			if l, ok := textreport.HeaderLayout(row, ptColumns, phishtankAliases); ok && l.Has(ptURL) {
+				header = l
+				s.Confirm()
 				continue
 			}
 		}
-		if berr := s.begin(); berr != nil {
+		if berr := s.Begin(); berr != nil {
 			return berr
 		}
 		if err == nil {
@@ -135,54 +123,49 @@ func parsePhishTank(ctx context.Context, in parse.Input, out parse.Output) error
 				}
 			}
 			if err == nil {
-				err = fillPhishTank(&s.e, l, row)
+				err = fillPhishTank(&s.Event, l, row)
 			}
 		}
-		if err != nil {
-			err = s.reject(err)
-		} else {
-			err = s.emit()
-		}
-		if err != nil {
+		if err := s.Finish(err); err != nil {
 			return err
 		}
 	}
-	return s.err()
+	return s.Err()
 }
 
-func fillPhishTank(e *event.Event, l layout, row []string) error {
-	defaultClass(e, "fraud", "phishing")
-	u := l.get(row, ptURL)
+func fillPhishTank(e *event.Event, l textreport.Layout, row []string) error {
+	textreport.DefaultClass(e, "fraud", "phishing")
+	u := l.Get(row, ptURL)
 	if u == "" {
 		return fmt.Errorf("url is empty")
 	}
-	if err := setURL(e, "url", u); err != nil {
+	if err := textreport.SetURL(e, "url", u); err != nil {
 		return err
 	}
-	if err := setInt(e, "phish_id", "phish_id", l.get(row, ptID)); err != nil {
+	if err := textreport.SetInt(e, "phish_id", "phish_id", l.Get(row, ptID)); err != nil {
 		return err
 	}
-	if err := e.Set("event_description.url", l.get(row, ptDetail)); err != nil {
+	if err := e.Set("event_description.url", l.Get(row, ptDetail)); err != nil {
 		return fmt.Errorf("phish_detail_url: %w", err)
 	}
-	if v := l.get(row, ptSubmitted); v != "" {
-		t, err := parseTime(v)
+	if v := l.Get(row, ptSubmitted); v != "" {
+		t, err := textreport.ParseTime(v)
 		if err != nil {
 			return fmt.Errorf("submission_time: %w", err)
 		}
 		e.TimeSource = t
 	}
-	if v := l.get(row, ptVerified); v != "" {
+	if v := l.Get(row, ptVerified); v != "" {
 		b, err := event.ParseBool(v)
 		if err != nil {
 			return fmt.Errorf("verified: %w", err)
 		}
 		e.SetExtra("verified", b)
 	}
-	if err := setTimeExtra(e, "verification_time", "verification_time", l.get(row, ptVerifiedAt)); err != nil {
+	if err := textreport.SetTimeExtra(e, "verification_time", "verification_time", l.Get(row, ptVerifiedAt)); err != nil {
 		return err
 	}
-	if v := l.get(row, ptOnline); v != "" {
+	if v := l.Get(row, ptOnline); v != "" {
 		b, err := event.ParseBool(v)
 		if err != nil {
 			return fmt.Errorf("online: %w", err)
@@ -192,7 +175,7 @@ func fillPhishTank(e *event.Event, l layout, row []string) error {
 			e.Status = "online"
 		}
 	}
-	if err := e.Set("event_description.target", l.get(row, ptTarget)); err != nil {
+	if err := e.Set("event_description.target", l.Get(row, ptTarget)); err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
 	return nil

@@ -16,7 +16,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -25,11 +24,12 @@ import (
 
 	"github.com/tocsin/tocsin/internal/event"
 	"github.com/tocsin/tocsin/internal/parse"
+	"github.com/tocsin/tocsin/internal/parse/textreport"
 )
 
 // ErrFormat is returned when a report is not a Spamhaus DROP list: its
-// first record is none of the forms above.
-var ErrFormat = errors.New("report is not in the feed's format")
+// first record is none of the forms above (see textreport.ErrFormat).
+var ErrFormat = textreport.ErrFormat
 
 // maxReport bounds a report, which is read whole (the lists' dates come
 // last in the JSON forms). The real lists are well under 1 MB.
