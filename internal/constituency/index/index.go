@@ -122,14 +122,14 @@ func (ix *Index) OwnerOfASN(asn uint32) (OrgRef, bool) {
 
 // OwnerOfDomain returns the organisation holding the longest registered
 // suffix of name on label boundaries, and that suffix in normalised form
-// (see NormalizeDomain). It allocates only when name needs normalising
-// (upper case or non-ASCII letters).
+// (see NormalizeDomain). It does not allocate when name is already
+// normalised (but for a final dot).
 func (ix *Index) OwnerOfDomain(name string) (org OrgRef, domain string, ok bool) {
 	if len(ix.domains) == 0 {
 		return NoOrg, "", false
 	}
-	n, err := normalizeLookup(name)
-	if err != nil {
+	n, ok := normalizeLookup(name)
+	if !ok {
 		return NoOrg, "", false
 	}
 	for s := n; ; {

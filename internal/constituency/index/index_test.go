@@ -268,21 +268,6 @@ func TestNormalizeDomain(t *testing.T) {
 	}
 }
 
-// TestPunycode checks the encoder on samples of RFC 3492 section 7.1, which
-// keep their upper case.
-func TestPunycode(t *testing.T) {
-	for _, tt := range []struct{ in, want string }{
-		{"Pročprostěnemluvíčesky", "Proprostnemluvesky-uyb24dma41a"},
-		{"MajiでKoiする5秒前", "MajiKoi5-783gue6qz075azm5e"},
-		{"他们为什么不说中文", "ihqwcrb4cv8a8dqg056pqjye"},
-		{"a-ü", "a--yka"},
-	} {
-		if got := string(punycode(nil, []rune(tt.in))); got != tt.want {
-			t.Errorf("punycode(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestContacts(t *testing.T) {
 	c := func(org, email string, src constituency.Source) constituency.Contact {
 		return constituency.Contact{Org: org, Email: email, Source: src}
