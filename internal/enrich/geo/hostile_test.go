@@ -227,7 +227,9 @@ func TestHostileRecords(t *testing.T) {
 func pairStart(key string) []byte { return append(field(typeMap, 1), str(key)...) }
 
 func TestCountryShapes(t *testing.T) {
-	iso := func(cc string) []byte { return mapOf(str("names"), mapOf(str("en"), str("x")), str("iso_code"), str(cc)) }
+	iso := func(cc string) []byte {
+		return mapOf(str("names"), mapOf(str("en"), str("x")), str("iso_code"), str(cc))
+	}
 	for _, tc := range []struct {
 		name string
 		rec  []byte
