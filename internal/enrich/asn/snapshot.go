@@ -201,9 +201,6 @@ func ReadTable(r io.Reader) (*Table, error) {
 		if g.last < s || i > 0 && s <= t.seg4[i-1].last || !checkMeta(g.meta, 32) {
 			return bad("IPv4 segment %d invalid", i)
 		}
-		if b := g.meta & 0xff; b != rangeBits && b > 0 && s>>(32-b) != g.last>>(32-b) {
-			return bad("IPv4 segment %d outside its prefix", i)
-		}
 	}
 
 	t.start6 = make([]u128, n6)
@@ -218,9 +215,6 @@ func ReadTable(r io.Reader) (*Table, error) {
 		g := t.seg6[i]
 		if g.last.less(s) || i > 0 && !t.seg6[i-1].last.less(s) || !checkMeta(g.meta, 128) {
 			return bad("IPv6 segment %d invalid", i)
-		}
-		if b := int(g.meta & 0xff); b != rangeBits && s.mask(b) != g.last.mask(b) {
-			return bad("IPv6 segment %d outside its prefix", i)
 		}
 	}
 	t.buildIndex()
