@@ -61,12 +61,10 @@
 package cowrie
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/netip"
 	"strconv"
@@ -76,6 +74,7 @@ import (
 
 	"github.com/tocsin/tocsin/internal/event"
 	"github.com/tocsin/tocsin/internal/parse"
+	"github.com/tocsin/tocsin/internal/parse/textreport"
 )
 
 // Defaults of the Parser limits.
@@ -202,20 +201,14 @@ func (p *Parser) Parse(ctx context.Context, in parse.Input, out parse.Output) er
 	if err := parse.Begin(&r.e, r.in); err != nil {
 		return fmt.Errorf("parse cowrie: feed %q: %w", in.Feed.Name, err)
 	}
-	lr := newLineReader(in.R)
-	for {
-		line, n, err := lr.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			if errors.Is(err, errLongLine) {
-				if rerr := out.Reject(n, line, err); rerr != nil {
-					return rerr
-				}
-				continue
+	sc := textreport.NewScanner(in.R, maxLineLen)
+	for sc.Scan() {
+		line, n := sc.Bytes(), sc.Line()
+		if err := sc.TooLong(); err != nil {
+			if err := out.Reject(n, line, err); err != nil {
+				return err
 			}
-			return fmt.Errorf("parse cowrie: line %d: %w", n, err)
+			continue
 		}
 		if n%1024 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -228,6 +221,9 @@ func (p *Parser) Parse(ctx context.Context, in parse.Input, out parse.Output) er
 		if err := r.line(line, n); err != nil {
 			return err
 		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("parse cowrie: line %d: %w", sc.Line(), err)
 	}
 	for r.head != nil {
 		if err := r.emit(r.head); err != nil {
@@ -651,63 +647,4 @@ func jsonError(err error) error {
 		return errors.New(msg)
 	}
 	return err
-}
-
-var errLongLine = fmt.Errorf("line is longer than %d bytes", maxLineLen)
-
-// lineReader reads lines of any length up to maxLineLen, counting them.
-type lineReader struct {
-	br   *bufio.Reader
-	buf  []byte
-	n    int
-	long bool
-}
-
-func newLineReader(r io.Reader) *lineReader {
-	return &lineReader{br: bufio.NewReaderSize(r, 64<<10)}
-}
-
-// next returns the next line without its end of line, and its number. A line
-// longer than maxLineLen is returned cut, with errLongLine. The line is valid
-// until the next call.
-func (l *lineReader) next() ([]byte, int, error) {
-	l.buf = l.buf[:0]
-	long := false
-	for {
-		frag, err := l.br.ReadSlice('\n')
-		if len(l.buf)+len(frag) <= maxLineLen {
-			if err == nil && len(l.buf) == 0 {
-				l.n++
-				return trimEOL(frag), l.n, nil
-			}
-			l.buf = append(l.buf, frag...)
-		} else {
-			long = true
-		}
-		switch {
-		case err == bufio.ErrBufferFull:
-			continue
-		case err == io.EOF:
-			if len(l.buf) == 0 && !long {
-				return nil, l.n, io.EOF
-			}
-		case err != nil:
-			return nil, l.n + 1, err
-		}
-		l.n++
-		if long {
-			return l.buf[:min(len(l.buf), 256)], l.n, errLongLine
-		}
-		return trimEOL(l.buf), l.n, nil
-	}
-}
-
-func trimEOL(b []byte) []byte {
-	if n := len(b); n > 0 && b[n-1] == '\n' {
-		b = b[:n-1]
-	}
-	if n := len(b); n > 0 && b[n-1] == '\r' {
-		b = b[:n-1]
-	}
-	return b
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/tocsin/tocsin/internal/event"
 	"github.com/tocsin/tocsin/internal/feed"
 	"github.com/tocsin/tocsin/internal/parse"
+	"github.com/tocsin/tocsin/internal/parse/textreport"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -277,15 +278,12 @@ func TestMemoryBudget(t *testing.T) {
 		writeSession(&b, fmt.Sprint("s", i), "192.0.2.1", false)
 	}
 	p := &Parser{MaxBytes: 4 * sessionOverhead}
-	lr := newLineReader(strings.NewReader(b.String()))
+	sc := textreport.NewScanner(strings.NewReader(b.String()), maxLineLen)
 	r := &run{p: p, in: &parse.Input{Feed: feed.Builtin()["cowrie"], Now: now}, out: &collector{},
 		open: map[sessionKey]*session{}, maxSess: DefaultMaxSessions, maxBytes: p.MaxBytes, maxList: DefaultMaxList}
-	for {
-		line, n, err := lr.next()
-		if err != nil {
-			break
-		}
-		if err := r.line(line, n); err != nil {
+	for sc.Scan() {
+		n := sc.Line()
+		if err := r.line(sc.Bytes(), n); err != nil {
 			t.Fatal(err)
 		}
 		if r.bytes > p.MaxBytes {

@@ -33,7 +33,6 @@
 package csvmap
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -48,6 +47,7 @@ import (
 	"github.com/tocsin/tocsin/internal/event"
 	"github.com/tocsin/tocsin/internal/feed"
 	"github.com/tocsin/tocsin/internal/parse"
+	"github.com/tocsin/tocsin/internal/parse/textreport"
 )
 
 // Limits of one record.
@@ -421,17 +421,16 @@ const maxRecordLines = 64
 // reader splits a report into records of fields, skipping blank and comment
 // lines and counting physical lines.
 type reader struct {
-	br      *bufio.Reader
+	sc      *textreport.Scanner
 	delim   rune
 	comment string
 	skip    int
 	line    int           // number of the last physical line read
 	pending []pendingLine // lines to read again, in order
-	first   bool
-	rec     []byte // the record's lines, joined by \n
-	starts  []int  // where each line of rec starts
-	unq     []byte // the record's field values, unquoted
-	ends    []int  // end of each field in unq
+	rec     []byte        // the record's lines, joined by \n
+	starts  []int         // where each line of rec starts
+	unq     []byte        // the record's field values, unquoted
+	ends    []int         // end of each field in unq
 	fields  []string
 }
 
@@ -442,11 +441,11 @@ type pendingLine struct {
 }
 
 func newReader(r io.Reader, delim rune, comment string, skip int) *reader {
-	return &reader{br: bufio.NewReaderSize(r, 64<<10), delim: delim, comment: comment, skip: skip, first: true}
+	return &reader{sc: textreport.NewScanner(r, maxRecordLen), delim: delim, comment: comment, skip: skip}
 }
 
-// physical appends the next line, without its line end, to dst. A line
-// longer than the record limit is appended cut, with long set.
+// physical appends the next line, without its line end, to dst. Of a line
+// longer than the record limit only a prefix is appended, with long set.
 func (r *reader) physical(dst []byte) (out []byte, long bool, err error) {
 	if len(r.pending) > 0 {
 		pl := r.pending[0]
@@ -454,39 +453,14 @@ func (r *reader) physical(dst []byte) (out []byte, long bool, err error) {
 		r.line = pl.n
 		return append(dst, pl.b...), pl.long, nil
 	}
-	start := len(dst)
-	for {
-		frag, err := r.br.ReadSlice('\n')
-		if len(dst)-start+len(frag) <= maxRecordLen {
-			dst = append(dst, frag...)
-		} else {
-			long = true
+	if !r.sc.Scan() {
+		if err := r.sc.Err(); err != nil {
+			return dst, false, err
 		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err == io.EOF && len(dst) == start && !long {
-			return dst, false, io.EOF
-		}
-		if err != nil && err != io.EOF {
-			return dst, long, err
-		}
-		r.line++
-		if r.first {
-			r.first = false
-			if strings.HasPrefix(string(dst[start:min(len(dst), start+3)]), "\uFEFF") {
-				dst = append(dst[:start], dst[start+3:]...)
-			}
-		}
-		n := len(dst)
-		if n > start && dst[n-1] == '\n' {
-			n--
-		}
-		if n > start && dst[n-1] == '\r' {
-			n--
-		}
-		return dst[:n], long, nil
+		return dst, false, io.EOF
 	}
+	r.line++
+	return append(dst, r.sc.Bytes()...), r.sc.TooLong() != nil, nil
 }
 
 // next returns the next record: its raw lines, its fields (valid until the

@@ -36,6 +36,7 @@ import (
 
 	"github.com/tocsin/tocsin/internal/event"
 	"github.com/tocsin/tocsin/internal/parse"
+	"github.com/tocsin/tocsin/internal/parse/textreport"
 )
 
 // maxLineLen bounds one line; longer lines are rejected.
@@ -61,20 +62,14 @@ func (parser) Parse(ctx context.Context, in parse.Input, out parse.Output) error
 	} else if first == '[' {
 		return r.array(ctx, br)
 	}
-	lr := lineReader{br: br}
-	for {
-		line, n, err := lr.next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			if errors.Is(err, errLongLine) {
-				if rerr := out.Reject(n, line, err); rerr != nil {
-					return rerr
-				}
-				continue
+	sc := textreport.NewScanner(br, maxLineLen)
+	for sc.Scan() {
+		line, n := sc.Bytes(), sc.Line()
+		if err := sc.TooLong(); err != nil {
+			if err := out.Reject(n, line, err); err != nil {
+				return err
 			}
-			return fmt.Errorf("parse intelmq: line %d: %w", n, err)
+			continue
 		}
 		if n%1024 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -88,6 +83,10 @@ func (parser) Parse(ctx context.Context, in parse.Input, out parse.Output) error
 			return err
 		}
 	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("parse intelmq: line %d: %w", sc.Line(), err)
+	}
+	return nil
 }
 
 // firstByte peeks at the first non-space byte of the report, skipping a
@@ -278,58 +277,4 @@ func Write(w io.Writer, e *event.Event) error {
 		bufPool.Put(bp)
 	}
 	return err
-}
-
-var errLongLine = fmt.Errorf("line is longer than %d bytes", maxLineLen)
-
-// lineReader reads lines of any length up to maxLineLen, counting them.
-type lineReader struct {
-	br  *bufio.Reader
-	buf []byte
-	n   int
-}
-
-// next returns the next line without its end of line, and its number. A line
-// longer than maxLineLen is returned cut, with errLongLine. The line is valid
-// until the next call.
-func (l *lineReader) next() ([]byte, int, error) {
-	l.buf = l.buf[:0]
-	long := false
-	for {
-		frag, err := l.br.ReadSlice('\n')
-		if len(l.buf)+len(frag) <= maxLineLen {
-			if err == nil && len(l.buf) == 0 {
-				l.n++
-				return trimEOL(frag), l.n, nil
-			}
-			l.buf = append(l.buf, frag...)
-		} else {
-			long = true
-		}
-		switch {
-		case err == bufio.ErrBufferFull:
-			continue
-		case err == io.EOF:
-			if len(l.buf) == 0 && !long {
-				return nil, l.n, io.EOF
-			}
-		case err != nil:
-			return nil, l.n + 1, err
-		}
-		l.n++
-		if long {
-			return l.buf[:min(len(l.buf), 256)], l.n, errLongLine
-		}
-		return trimEOL(l.buf), l.n, nil
-	}
-}
-
-func trimEOL(b []byte) []byte {
-	if n := len(b); n > 0 && b[n-1] == '\n' {
-		b = b[:n-1]
-	}
-	if n := len(b); n > 0 && b[n-1] == '\r' {
-		b = b[:n-1]
-	}
-	return b
 }
