@@ -1,0 +1,338 @@
+package index
+
+import (
+	"fmt"
+	"iter"
+	"math/rand/v2"
+	"net/netip"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tocsin/tocsin/internal/constituency"
+)
+
+// corpus describes a generated constituency.
+type corpus struct {
+	orgs, v4, v6, asns, domains int
+	seed                        uint64
+}
+
+func orgName(i int) string { return fmt.Sprintf("ripe:ORG-%06d-RIPE", i) }
+
+// networks yields n generated network assets of one family, nested as
+// address space is: allocations (/8-/16 in IPv4, /24-/32 in IPv6) split
+// into assignments, those into smaller ones, down to host routes, with
+// about one prefix in 30 registered twice (manually and in RIPE).
+func networks(r *rand.Rand, n, nOrgs int, v6 bool) iter.Seq[constituency.Asset] {
+	return func(yield func(constituency.Asset) bool) {
+		width := 32
+		if v6 {
+			width = 128
+		}
+		made := make([]pfx, 0, n)
+		for range n {
+			var p pfx
+			src := constituency.SourceRIPE
+			switch k := r.IntN(1000); {
+			case k < 35 && len(made) > 0: // a prefix registered again, manually
+				p = made[r.IntN(len(made))]
+				src = constituency.SourceManual
+			default: // a part of an earlier prefix, or a new allocation
+				p = child(r, made, width)
+				if r.IntN(5) == 0 {
+					src = constituency.SourceManual
+				}
+			}
+			made = append(made, p)
+			var a netip.Addr
+			if v6 {
+				a = addrFrom(p.hi, p.lo)
+			} else {
+				a = addr4(uint32(p.lo))
+			}
+			if !yield(constituency.Asset{
+				Org:       orgName(r.IntN(nOrgs)),
+				Kind:      constituency.AssetNetwork,
+				Prefix:    netip.PrefixFrom(a, p.bits).Masked(),
+				Source:    src,
+				Confirmed: true,
+			}) {
+				return
+			}
+		}
+	}
+}
+
+// adder is a Builder, or discard to time generating the corpus alone.
+type adder interface {
+	AddOrg(constituency.Org) error
+	AddAsset(constituency.Asset) error
+	AddContact(constituency.Contact) error
+}
+
+type discard struct{}
+
+func (discard) AddOrg(constituency.Org) error         { return nil }
+func (discard) AddAsset(constituency.Asset) error     { return nil }
+func (discard) AddContact(constituency.Contact) error { return nil }
+
+type pfx struct {
+	hi, lo uint64
+	bits   int
+}
+
+// child returns a random part of a random prefix of made, or one in 50
+// times a new allocation. Most chains of nested prefixes stay short: a
+// prefix already deep (IPv4 /28, IPv6 /64 and longer) is rarely split.
+func child(r *rand.Rand, made []pfx, width int) pfx {
+	for try := 0; try < 8 && len(made) > 0 && r.IntN(50) != 0; try++ {
+		parent := made[r.IntN(len(made))]
+		room := width - parent.bits
+		deep := width == 32 && parent.bits >= 28 || width == 128 && parent.bits >= 64
+		if room == 0 || deep && r.IntN(4) != 0 {
+			continue
+		}
+		step := 1 + r.IntN(min(8, room))
+		if width == 128 && r.IntN(3) == 0 {
+			step = min(room, 8+r.IntN(24))
+		}
+		p := pfx{hi: r.Uint64(), lo: r.Uint64(), bits: parent.bits + step}
+		if width == 32 {
+			p.hi, p.lo = 0, p.lo&0xffffffff
+		}
+		// Keep the parent's bits, random ones below.
+		if pb := parent.bits + 128 - width; pb >= 64 {
+			m := lowMask(128 - pb)
+			p.hi, p.lo = parent.hi, parent.lo&^m|p.lo&m
+		} else {
+			m := lowMask(64 - pb)
+			p.hi = parent.hi&^m | p.hi&m
+		}
+		return p
+	}
+	if width == 128 {
+		return pfx{hi: 0x2000000000000000 | r.Uint64()>>3, bits: 24 + r.IntN(9)}
+	}
+	return pfx{lo: uint64(r.Uint32()), bits: 8 + r.IntN(9)}
+}
+
+// feed adds the corpus to b as a store would stream it.
+func (c corpus) feed(tb testing.TB, b adder) {
+	r := rand.New(rand.NewPCG(c.seed, 1))
+	must := func(err error) {
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	for i := range c.orgs {
+		must(b.AddOrg(constituency.Org{ID: orgName(i), Name: fmt.Sprintf("Organisation %d AB", i), Country: "SE", Source: constituency.SourceRIPE}))
+		must(b.AddContact(constituency.Contact{Org: orgName(i), Email: fmt.Sprintf("abuse@org%d.se", i), Source: constituency.SourceRIPE}))
+		if i%3 == 0 {
+			must(b.AddContact(constituency.Contact{Org: orgName(i), Email: fmt.Sprintf("cert@org%d.se", i), Source: constituency.SourceManual}))
+		}
+	}
+	for a := range networks(r, c.v4, c.orgs, false) {
+		must(b.AddAsset(a))
+	}
+	for a := range networks(r, c.v6, c.orgs, true) {
+		must(b.AddAsset(a))
+	}
+	for range c.asns {
+		must(b.AddAsset(asnAsset(orgName(r.IntN(c.orgs)), 1+r.Uint32N(400000), constituency.SourceRIPE)))
+	}
+	for i := range c.domains {
+		org := r.IntN(c.orgs)
+		must(b.AddAsset(domainAsset(orgName(org), fmt.Sprintf("d%d-org%d.se", i, org), constituency.SourceManual)))
+	}
+}
+
+// lookups returns n addresses: 3 in 5 inside a random generated prefix,
+// the rest anywhere (IPv4) or anywhere in 2000::/3 (IPv6).
+func (c corpus) lookups(n int, v6 bool) []netip.Addr {
+	r := rand.New(rand.NewPCG(c.seed, 1))
+	var prefixes []netip.Prefix
+	count := c.v4
+	if v6 {
+		// Generate the same IPv6 prefixes as feed: skip the IPv4 ones.
+		for range networks(r, c.v4, c.orgs, false) {
+		}
+		count = c.v6
+	}
+	for a := range networks(r, count, c.orgs, v6) {
+		prefixes = append(prefixes, a.Prefix)
+	}
+	out := make([]netip.Addr, n)
+	for i := range out {
+		switch {
+		case r.IntN(5) < 3:
+			out[i] = randomIn(r, prefixes[r.IntN(len(prefixes))])
+		case v6:
+			out[i] = addrFrom(0x2000000000000000|r.Uint64()>>3, r.Uint64())
+		default:
+			out[i] = addr4(r.Uint32())
+		}
+	}
+	return out
+}
+
+// benchCorpus has 100,000 organisations, and a million networks of each
+// family so that each family's table is as large as a whole
+// constituency of 1,000,000 assets of that family would make it.
+var benchCorpus = corpus{orgs: 100_000, v4: 1_000_000, v6: 1_000_000, seed: 1}
+
+var benchIndex = sync.OnceValues(func() (*Index, error) {
+	b := NewBuilder()
+	benchCorpus.feed(&testing.B{}, b)
+	return b.Build()
+})
+
+func benchmarkOwnerOfIP(b *testing.B, v6 bool) {
+	ix, err := benchIndex()
+	if err != nil {
+		b.Fatal(err)
+	}
+	addrs := benchCorpus.lookups(1<<20, v6)
+	found := 0
+	b.ReportAllocs()
+	cpu := cpuTime()
+	for i := 0; b.Loop(); i++ {
+		if _, _, ok := ix.OwnerOfIP(addrs[i&(1<<20-1)]); ok {
+			found++
+		}
+	}
+	reportCPU(b, cpu)
+	b.ReportMetric(float64(found)/float64(b.N), "found/op")
+}
+
+// BenchmarkOwnerOfIPv4 looks up random addresses (3 in 5 inside a
+// registered prefix) with 100,000 organisations and 1,000,000 IPv4
+// prefixes loaded.
+func BenchmarkOwnerOfIPv4(b *testing.B) { benchmarkOwnerOfIP(b, false) }
+
+// BenchmarkOwnerOfIPv6 is BenchmarkOwnerOfIPv4 with 1,000,000 IPv6
+// prefixes.
+func BenchmarkOwnerOfIPv6(b *testing.B) { benchmarkOwnerOfIP(b, true) }
+
+func BenchmarkOwnerOfDomain(b *testing.B) {
+	c := corpus{orgs: 100_000, domains: 1_000_000, seed: 1}
+	bl := NewBuilder()
+	c.feed(b, bl)
+	ix, err := bl.Build()
+	if err != nil {
+		b.Fatal(err)
+	}
+	names := make([]string, 1<<16)
+	r := rand.New(rand.NewPCG(2, 2))
+	for i := range names {
+		if i%2 == 0 {
+			names[i] = fmt.Sprintf("www.d%d-org%d.se", r.IntN(c.domains), r.IntN(c.orgs))
+		} else {
+			names[i] = fmt.Sprintf("mail.unknown%d.example.com", i)
+		}
+	}
+	b.ReportAllocs()
+	cpu := cpuTime()
+	for i := 0; b.Loop(); i++ {
+		ix.OwnerOfDomain(names[i&(1<<16-1)])
+	}
+	reportCPU(b, cpu)
+}
+
+// buildCorpus is a realistic constituency of 1,000,000 assets.
+var buildCorpus = corpus{orgs: 100_000, v4: 800_000, v6: 150_000, asns: 25_000, domains: 25_000, seed: 7}
+
+func BenchmarkBuild(b *testing.B) {
+	for b.Loop() {
+		bl := NewBuilder()
+		buildCorpus.feed(b, bl)
+		if _, err := bl.Build(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestBuildLarge builds the index of 100,000 organisations and 1,000,000
+// assets, streamed into a Builder, and logs the time it takes and the
+// memory the index keeps and peaks at. Run with -v to see the figures.
+func TestBuildLarge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds an index of 1,000,000 assets; skipped with -short")
+	}
+	c := buildCorpus
+	if raceEnabled {
+		c = corpus{orgs: 10_000, v4: 80_000, v6: 15_000, asns: 2500, domains: 2500, seed: 7}
+		t.Log("race detector on: a tenth of the corpus, the figures are not representative")
+	}
+
+	// The cost of generating the assets alone, to subtract.
+	start := time.Now()
+	c.feed(t, discard{})
+	genTime := time.Since(start)
+
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	stop := make(chan struct{})
+	peak := make(chan uint64)
+	go func() { peak <- peakHeap(stop) }()
+
+	start, cpu := time.Now(), cpuTime()
+	b := NewBuilder()
+	c.feed(t, b)
+	fed := time.Since(start)
+	ix, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	total, cpu := time.Since(start), cpuTime()-cpu
+	close(stop)
+	peakBytes := <-peak
+	b = nil
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	retained := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+
+	st := ix.Stats()
+	t.Logf("%d organisations, %d networks, %d AS numbers, %d domains, %d contacts: %d IPv4 and %d IPv6 ranges, %d superseded",
+		st.Orgs, st.Networks, st.ASNs, st.Domains, st.Contacts, st.IPv4Ranges, st.IPv6Ranges, st.Superseded)
+	t.Logf("build: %v in all (%v of CPU, all goroutines), of which generating the test data about %v, adding %v, Build %v",
+		total.Round(time.Millisecond), cpu.Round(time.Millisecond), genTime.Round(time.Millisecond),
+		(fed - genTime).Round(time.Millisecond), (total - fed).Round(time.Millisecond))
+	t.Logf("memory: index keeps %.1f MB of heap; heap peaked at %.1f MB above the start while building; %.1f MB allocated in all",
+		mb(retained), mb(int64(peakBytes)-int64(before.HeapAlloc)), mb(int64(after.TotalAlloc-before.TotalAlloc)))
+	if !raceEnabled && retained > 200<<20 {
+		t.Errorf("index keeps %.1f MB, want under 200 MB", mb(retained))
+	}
+	runtime.KeepAlive(ix)
+}
+
+// reportCPU reports the process's CPU time per operation since start, a
+// steadier figure than ns/op on a machine shared with other work.
+func reportCPU(b *testing.B, start time.Duration) {
+	if d := cpuTime() - start; d > 0 {
+		b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	}
+}
+
+func mb(n int64) float64 { return float64(n) / (1 << 20) }
+
+// peakHeap samples the live heap until stop is closed and returns the
+// highest value seen.
+func peakHeap(stop <-chan struct{}) uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	var peak uint64
+	t := time.NewTicker(2 * time.Millisecond)
+	defer t.Stop()
+	for {
+		metrics.Read(s)
+		peak = max(peak, s[0].Value.Uint64())
+		select {
+		case <-stop:
+			return peak
+		case <-t.C:
+		}
+	}
+}
