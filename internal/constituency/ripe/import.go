@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -256,9 +257,8 @@ func Import(ctx context.Context, inputs []Input, opts Options, out Output) (*Sum
 		out:       out,
 		orgs:      make(map[string]*orgRec),
 		mailboxes: make(map[string][]string),
-		made:      make(map[string]struct{}),
+		made:      make(map[string][]string),
 		counts:    make(map[string]*classCounts),
-		contacts:  make(map[string]struct{}),
 		sum:       &Summary{},
 	}
 	defer im.summarise()
@@ -331,8 +331,7 @@ type importer struct {
 
 	orgs      map[string]*orgRec  // organisation handle (upper case)
 	mailboxes map[string][]string // role/person/irt/POC handle → addresses; empty: none usable
-	made      map[string]struct{} // organisations made for resources without one, by ID
-	contacts  map[string]struct{} // org ID + "\x00" + address given out
+	made      map[string][]string // organisations made for resources without one, by ID: the addresses given for them
 	deferred  []resource          // aut-nums waiting to know their organisation's networks
 	counts    map[string]*classCounts
 
@@ -346,6 +345,7 @@ type orgRec struct {
 	mailboxes     []string // the organisation's own abuse-mailbox (older objects)
 	found         bool     // an organisation object was read
 	given         bool     // given to Output
+	sent          []string // addresses given as its contacts
 	hasNetwork    bool     // holds a network given to Output
 }
 
@@ -428,6 +428,16 @@ func sniff(br *bufio.Reader) error {
 	}
 	if !utf8.Valid(head) && bytes.IndexByte(head, 0) >= 0 {
 		return fmt.Errorf("%w: it is binary data", ErrNotRPSL)
+	}
+	// RIR statistics exchange files: "2|ripencc|..." after '#' comments.
+	for line := range bytes.Lines(head) {
+		if len(bytes.TrimSpace(line)) == 0 || line[0] == '#' || line[0] == '%' {
+			continue
+		}
+		if bar := bytes.IndexByte(line, '|'); bar >= 0 && bytes.Count(line, []byte("|")) >= 3 && !bytes.Contains(line[:bar], []byte(":")) {
+			return fmt.Errorf("%w: it is an RIR statistics exchange file (delegated-*), not a database dump", ErrNotRPSL)
+		}
+		break
 	}
 	return nil
 }
@@ -791,7 +801,11 @@ func (im *importer) give(r resource, rec *orgRec) error {
 	problem := func(reason string, skipped bool) {
 		im.problem(Problem{File: r.file, Line: r.line, Class: r.class, Key: r.key, Reason: reason, Skipped: skipped})
 	}
-	var orgID string
+	var (
+		orgID string
+		sent  *[]string // the addresses given for the organisation
+		made  []string
+	)
 	switch {
 	case r.org != "":
 		orgID = "ripe:" + r.org
@@ -800,13 +814,16 @@ func (im *importer) give(r resource, rec *orgRec) error {
 			im.orgs[r.org] = rec
 		}
 		if r.inlineOrg {
-			if _, ok := im.made[orgID]; !ok {
-				im.made[orgID] = struct{}{}
+			var ok bool
+			if made, ok = im.made[orgID]; !ok {
+				im.made[orgID] = nil
 				if err := im.giveOrg(constituency.Org{ID: orgID, Name: cmp.Or(r.owner, r.org), Country: first(r.countries)}); err != nil {
 					return err
 				}
 			}
-		} else if !rec.given {
+			sent = &made
+			defer func() { im.made[orgID] = made }()
+		} else if sent = &rec.sent; !rec.given {
 			if !rec.found {
 				problem(fmt.Sprintf("org %s: no such organisation in the dump; imported under its handle", r.org), false)
 			}
@@ -816,13 +833,13 @@ func (im *importer) give(r resource, rec *orgRec) error {
 				return err
 			}
 			for _, h := range rec.abuseC {
-				if err := im.giveContacts(orgID, h, func(reason string) { problem("organisation's "+reason, false) }); err != nil {
+				if err := im.giveContacts(orgID, sent, h, func(reason string) { problem("organisation's "+reason, false) }); err != nil {
 					return err
 				}
 			}
 			if len(rec.abuseC) == 0 {
 				for _, a := range rec.mailboxes {
-					if err := im.giveContact(orgID, a); err != nil {
+					if err := im.giveContact(orgID, sent, a); err != nil {
 						return err
 					}
 				}
@@ -849,13 +866,20 @@ func (im *importer) give(r resource, rec *orgRec) error {
 			im.classCount(r.class).rejected++
 			return nil
 		}
-		if _, ok := im.made[orgID]; !ok {
-			im.made[orgID] = struct{}{}
+		var ok bool
+		if made, ok = im.made[orgID]; !ok {
+			im.made[orgID] = nil
 			im.sum.OrgsMade++
 			if err := im.giveOrg(constituency.Org{ID: orgID, Name: name, Country: first(r.countries)}); err != nil {
 				return err
 			}
 		}
+		sent = &made
+		defer func() {
+			if len(made) > 0 {
+				im.made[orgID] = made
+			}
+		}()
 	}
 	im.classCount(r.class).imported++
 	name := r.class + " " + r.key
@@ -876,13 +900,13 @@ func (im *importer) give(r resource, rec *orgRec) error {
 	// The resource's own abuse-c; else, when its organisation has none, its
 	// mnt-irt.
 	for _, h := range r.abuseC {
-		if err := im.giveContacts(orgID, h, func(reason string) { problem(reason, false) }); err != nil {
+		if err := im.giveContacts(orgID, sent, h, func(reason string) { problem(reason, false) }); err != nil {
 			return err
 		}
 	}
 	if len(r.abuseC) == 0 && (rec == nil || len(rec.abuseC) == 0 && len(rec.mailboxes) == 0) {
 		for _, h := range r.irt {
-			if err := im.giveContacts(orgID, h, func(reason string) { problem("mnt-irt: "+reason, false) }); err != nil {
+			if err := im.giveContacts(orgID, sent, h, func(reason string) { problem("mnt-irt: "+reason, false) }); err != nil {
 				return err
 			}
 		}
@@ -898,8 +922,9 @@ func nameKind(class string) string {
 	return "netname"
 }
 
-// giveContacts gives the abuse mailboxes of handle h as contacts of orgID.
-func (im *importer) giveContacts(orgID, h string, problem func(string)) error {
+// giveContacts gives the abuse mailboxes of handle h as contacts of orgID,
+// those not in sent yet.
+func (im *importer) giveContacts(orgID string, sent *[]string, h string, problem func(string)) error {
 	addrs, ok := im.mailboxes[h]
 	switch {
 	case !ok:
@@ -908,7 +933,7 @@ func (im *importer) giveContacts(orgID, h string, problem func(string)) error {
 		problem(fmt.Sprintf("abuse-c %s: its abuse-mailbox holds no usable address", h))
 	}
 	for _, a := range addrs {
-		if err := im.giveContact(orgID, a); err != nil {
+		if err := im.giveContact(orgID, sent, a); err != nil {
 			return err
 		}
 	}
@@ -926,12 +951,11 @@ func (im *importer) giveAsset(a constituency.Asset) error {
 	return im.out.Asset(a)
 }
 
-func (im *importer) giveContact(orgID, addr string) error {
-	k := orgID + "\x00" + addr
-	if _, dup := im.contacts[k]; dup {
+func (im *importer) giveContact(orgID string, sent *[]string, addr string) error {
+	if slices.Contains(*sent, addr) {
 		return nil
 	}
-	im.contacts[k] = struct{}{}
+	*sent = append(*sent, addr)
 	im.sum.Contacts++
 	return im.out.Contact(constituency.Contact{Org: orgID, Email: addr, Role: "abuse", Source: constituency.SourceRIPE})
 }

@@ -18,7 +18,7 @@ import (
 // key-cert) are far below it.
 const MaxObjectSize = 16 << 20
 
-const readBufferSize = 256 << 10
+const readBufferSize = 64 << 10
 
 // Reader reads RPSL objects (RFC 2622 §2, as the RIRs and IRRd write them
 // in their dumps) from a stream, one object at a time, in bounded memory.
