@@ -96,6 +96,10 @@ func (a *App) Ingester() (*ingest.Ingester, error) {
 	if err != nil {
 		return nil, err
 	}
+	x, err := a.enricher()
+	if err != nil {
+		return nil, err
+	}
 	in := &ingest.Ingester{
 		Store:     a.Store,
 		Feeds:     a.Feeds,
@@ -103,6 +107,7 @@ func (a *App) Ingester() (*ingest.Ingester, error) {
 		Detect:    detect,
 		Log:       a.Log,
 		BatchSize: a.Config.Ingest.BatchSize,
+		Enrich:    x.Event,
 	}
 	if a.Config.Ingest.StoreRaw {
 		in.RawDir = filepath.Join(a.DataDir, "raw")

@@ -46,10 +46,11 @@ func commands() []command {
 	return []command{
 		{"ingest", "read threat-data files into events", cmdIngest},
 		{"events", "list stored events", cmdEvents},
+		{"lookup", "what tocsin knows of an IP, a CIDR, an AS number or a domain", cmdLookup},
 		{"quarantine", "list rows that could not be parsed (quarantine list)", cmdQuarantine},
 		{"reports", "list stored raw reports (reports list)", cmdReports},
 		{"check-config", "check the configuration file and print the effective settings", cmdCheckConfig},
-		{"data", "manage reference data (data update)", cmdData},
+		{"data", "manage reference data (data update, data import asn|geo FILE)", cmdData},
 		{"bench", "measure ingest throughput on real data (bench ingest)", cmdBench},
 		{"version", "print the version", cmdVersion},
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/tocsin/tocsin/internal/config"
+	"github.com/tocsin/tocsin/internal/enrich/asn"
+	"github.com/tocsin/tocsin/internal/enrich/geo"
 	"github.com/tocsin/tocsin/internal/parse/shadowserver"
 )
 
@@ -22,8 +24,11 @@ func schemaPath(dataDir string) string {
 const maxSchemaSize = 64 << 20
 
 func cmdData(ctx context.Context, env *Env, args []string) int {
+	if len(args) > 0 && args[0] == "import" {
+		return cmdDataImport(ctx, env, args[1:])
+	}
 	if len(args) == 0 || args[0] != "update" {
-		fmt.Fprintln(env.Stderr, "Usage: tocsin data update [--shadowserver-url URL]")
+		fmt.Fprintln(env.Stderr, "Usage: tocsin data update [--shadowserver-url URL]\n       tocsin data import asn|geo FILE...")
 		return exitUsage
 	}
 	fs, g := newFlags(env, "data update", "",
@@ -96,4 +101,118 @@ func downloadSchema(ctx context.Context, url, dst string) (int, error) {
 		return 0, err
 	}
 	return len(s.Types()), nil
+}
+
+func cmdDataImport(ctx context.Context, env *Env, args []string) int {
+	if len(args) == 0 || (args[0] != "asn" && args[0] != "geo") {
+		fmt.Fprintln(env.Stderr, "Usage: tocsin data import asn FILE...   (ip-location-db CSV, RouteViews pyasn .dat[.gz], iptoasn TSV)\n       tocsin data import geo FILE.mmdb (a MaxMind-format country database)")
+		return exitUsage
+	}
+	kind := args[0]
+	fs, g := newFlags(env, "data import "+kind, "FILE...", "Imports reference data into the data directory; the next ingest and lookup use it.")
+	files, err := parseFlags(fs, args[1:])
+	if err != nil {
+		return usageError(env, fs, err)
+	}
+	if len(files) == 0 || (kind == "geo" && len(files) != 1) {
+		fs.Usage()
+		return exitUsage
+	}
+	c, err := loadConfig(env, g)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, err)
+		return exitFail
+	}
+	dataDir := config.ResolveDataDir(g.dataDir, c)
+	if kind == "geo" {
+		err = importGeo(env, files[0], geoPath(dataDir))
+	} else {
+		err = importASN(env, files, asnPath(dataDir))
+	}
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "tocsin data import %s: %v\n", kind, err)
+		return exitFail
+	}
+	return exitOK
+}
+
+// importASN builds one table from every file (their formats are told from
+// their content) and saves it atomically.
+func importASN(env *Env, files []string, dst string) error {
+	var b asn.Builder
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		rep, err := asn.Read(f, &b)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		fmt.Fprintf(env.Stdout, "%s: %s, %d lines, %d entries", name, rep.Format, rep.Lines, rep.Entries)
+		if rep.NotRouted > 0 {
+			fmt.Fprintf(env.Stdout, ", %d not routed", rep.NotRouted)
+		}
+		if rep.MultiOrigin > 0 {
+			fmt.Fprintf(env.Stdout, ", %d with several origins (first kept)", rep.MultiOrigin)
+		}
+		fmt.Fprintf(env.Stdout, ", %d bad lines skipped\n", rep.Bad)
+		for _, le := range rep.Skipped {
+			fmt.Fprintf(env.Stderr, "%s: %v\n", name, le)
+		}
+	}
+	t, err := b.Build()
+	if err != nil {
+		return err
+	}
+	v4, v6 := t.Len()
+	if err := writeAtomic(dst, func(w io.Writer) error { _, err := t.WriteTo(w); return err }); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "IP-to-ASN table: %d IPv4 and %d IPv6 segments, saved to %s\n", v4, v6, dst)
+	return nil
+}
+
+// importGeo checks the whole database before it replaces the current one.
+func importGeo(env *Env, src, dst string) error {
+	db, err := geo.Open(src)
+	if err != nil {
+		return err
+	}
+	if err := db.Verify(); err != nil {
+		return fmt.Errorf("%s: %w; the current database is kept", src, err)
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := writeAtomic(dst, func(w io.Writer) error { _, err := io.Copy(w, in); return err }); err != nil {
+		return err
+	}
+	m := db.Metadata()
+	fmt.Fprintf(env.Stdout, "country database %s (%s, built %s), saved to %s\n", src, m.DatabaseType, m.BuildTime().Format("2006-01-02"), dst)
+	return nil
+}
+
+// writeAtomic writes dst through a temporary file in its directory, so a
+// crash never leaves half a file.
+func writeAtomic(dst string, write func(io.Writer) error) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".import-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), dst)
 }

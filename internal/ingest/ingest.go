@@ -52,6 +52,9 @@ type Ingester struct {
 	// BatchSize is how many events go from the parser to the store at
 	// once; DefaultBatchSize when 0.
 	BatchSize int
+	// Enrich, when set, adds what tocsin knows to each event before it is
+	// validated and stored (enrich.Enricher.Event).
+	Enrich func(*event.Event)
 
 	mu    sync.Mutex
 	spare []*batch
@@ -490,6 +493,9 @@ func (o *output) flush() error { return o.send() }
 
 // Event implements parse.Output.
 func (o *output) Event(e *event.Event, line int) error {
+	if o.in.Enrich != nil {
+		o.in.Enrich(e)
+	}
 	if err := e.Validate(); err != nil {
 		return o.Reject(line, e.Raw, err)
 	}

@@ -1,0 +1,50 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/tocsin/tocsin/internal/enrich"
+	"github.com/tocsin/tocsin/internal/enrich/asn"
+	"github.com/tocsin/tocsin/internal/enrich/domain"
+	"github.com/tocsin/tocsin/internal/enrich/geo"
+)
+
+// Where the reference data lives in the data directory.
+func asnPath(dataDir string) string { return filepath.Join(dataDir, "enrich", "asn.table") }
+func geoPath(dataDir string) string { return filepath.Join(dataDir, "enrich", "country.mmdb") }
+func pslPath(dataDir string) string { return filepath.Join(dataDir, "enrich", "public_suffix_list.dat") }
+
+// enricher loads the reference data imported into the data directory. What
+// has not been imported is skipped; the Public Suffix List is compiled in.
+// A file that is there but broken is an error that says how to fix it.
+func (a *App) enricher() (*enrich.Enricher, error) {
+	x := &enrich.Enricher{PSL: domain.Embedded()}
+	if f, err := os.Open(asnPath(a.DataDir)); err == nil {
+		x.ASN, err = asn.ReadTable(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w (import it again with 'tocsin data import asn FILE')", asnPath(a.DataDir), err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	if _, err := os.Stat(geoPath(a.DataDir)); err == nil {
+		db, err := geo.Open(geoPath(a.DataDir))
+		if err != nil {
+			return nil, fmt.Errorf("%w (import it again with 'tocsin data import geo FILE.mmdb')", err)
+		}
+		x.Geo = db
+	}
+	if f, err := os.Open(pslPath(a.DataDir)); err == nil {
+		l, err := domain.Parse(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w (remove it to use the built-in list)", pslPath(a.DataDir), err)
+		}
+		x.PSL = l
+	}
+	return x, nil
+}

@@ -1,0 +1,111 @@
+// Package enrich adds what tocsin knows to an event: the origin AS, its name
+// and announced prefix (enrich/asn), the country (enrich/geo) and, for host
+// names and URLs, the public suffix and registrable domain (enrich/domain).
+//
+// Data given by the feed is kept: where a lookup disagrees with it, the
+// lookup's answer goes to extra (source.asn_lookup, source.network_lookup,
+// source.cc_lookup) so that an analyst sees both.
+package enrich
+
+import (
+	"net/netip"
+	"net/url"
+	"strings"
+
+	"github.com/tocsin/tocsin/internal/enrich/asn"
+	"github.com/tocsin/tocsin/internal/enrich/domain"
+	"github.com/tocsin/tocsin/internal/enrich/geo"
+	"github.com/tocsin/tocsin/internal/event"
+)
+
+// Enricher holds the reference data. Every field may be nil: that lookup is
+// then skipped. An Enricher is safe for concurrent use.
+type Enricher struct {
+	ASN *asn.Table
+	Geo *geo.DB
+	PSL *domain.List
+}
+
+// Enabled reports whether e has any data to enrich with.
+func (x *Enricher) Enabled() bool {
+	return x != nil && (x.ASN != nil || x.Geo != nil || x.PSL != nil)
+}
+
+// Event enriches the source and the destination of e.
+func (x *Enricher) Event(e *event.Event) {
+	x.endpoint(e, &e.Source, "source.")
+	x.endpoint(e, &e.Destination, "destination.")
+}
+
+func (x *Enricher) endpoint(e *event.Event, p *event.Endpoint, prefix string) {
+	if p.IP.IsValid() {
+		x.ip(e, p, prefix)
+	}
+	if x.PSL != nil {
+		host := p.FQDN
+		if host == "" && p.URL != "" {
+			host = urlHost(p.URL)
+		}
+		if host != "" {
+			if suffix, _ := x.PSL.PublicSuffix(host); suffix != "" && p.DomainSuffix == "" {
+				p.DomainSuffix = suffix
+			}
+			if reg, err := x.PSL.RegistrableDomain(host); err == nil {
+				e.SetExtra(prefix+"registered_domain", reg)
+			}
+		}
+	}
+}
+
+func (x *Enricher) ip(e *event.Event, p *event.Endpoint, prefix string) {
+	if x.ASN != nil {
+		if r, ok := x.ASN.Lookup(p.IP); ok {
+			switch {
+			case p.ASN == 0:
+				p.ASN = r.ASN
+			case p.ASN != r.ASN:
+				e.SetExtra(prefix+"asn_lookup", int64(r.ASN))
+			}
+			if p.ASName == "" && p.ASN == r.ASN {
+				p.ASName = r.Name
+			}
+			switch {
+			case !p.Network.IsValid():
+				p.Network = r.Prefix
+			case p.Network != r.Prefix:
+				e.SetExtra(prefix+"network_lookup", r.Prefix.String())
+			}
+		}
+	}
+	if x.Geo != nil {
+		if cc, ok, err := x.Geo.Country(p.IP); err == nil && ok {
+			switch {
+			case p.Geolocation.CC == "":
+				p.Geolocation.CC = cc
+			case p.Geolocation.CC != cc:
+				e.SetExtra(prefix+"cc_lookup", cc)
+			}
+		}
+	}
+}
+
+// urlHost returns the host of an absolute URL, "" when it has none or it
+// is an IP address.
+func urlHost(s string) string {
+	_, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return ""
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	u, err := url.Parse("http://" + rest)
+	if err != nil {
+		return ""
+	}
+	h := u.Hostname()
+	if _, err := netip.ParseAddr(h); err == nil {
+		return ""
+	}
+	return h
+}
