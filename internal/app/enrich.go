@@ -15,7 +15,9 @@ import (
 // Where the reference data lives in the data directory.
 func asnPath(dataDir string) string { return filepath.Join(dataDir, "enrich", "asn.table") }
 func geoPath(dataDir string) string { return filepath.Join(dataDir, "enrich", "country.mmdb") }
-func pslPath(dataDir string) string { return filepath.Join(dataDir, "enrich", "public_suffix_list.dat") }
+func pslPath(dataDir string) string {
+	return filepath.Join(dataDir, "enrich", "public_suffix_list.dat")
+}
 
 // enricher loads the reference data imported into the data directory. What
 // has not been imported is skipped; the Public Suffix List is compiled in.

@@ -384,8 +384,8 @@ func (b *Builder) Build() (*Index, error) {
 	ix.v6, sup = buildTable6(b.nets[split:])
 	ix.stats.Superseded += sup
 	b.nets = nil
-	ix.stats.IPv4Ranges = len(ix.v4.starts)
-	ix.stats.IPv6Ranges = len(ix.v6.starts)
+	ix.stats.IPv4Ranges = len(ix.v4.spans)
+	ix.stats.IPv6Ranges = len(ix.v6.spans)
 
 	// AS numbers and domains: one winner per key.
 	ix.asn, sup = winners(b.asns, remap)

@@ -168,30 +168,31 @@ func bucketBits(n int) int {
 	return b
 }
 
-// table4 is the IPv4 range table. Buckets split [base, base+2^(32-shift)...)
+// table4 is the IPv4 range table. Buckets split [base, last span start]
 // evenly; addresses below base fall in bucket 0, above the last bucket in
-// the last.
+// the last. A span's start and value sit side by side: the search ends on
+// the cache line that holds the answer.
 type table4 struct {
-	starts []uint32
-	vals   []uint32
+	spans  []span4
 	bucket []uint32 // bucket[k]: span holding the first address of bucket k; one extra at the end
 	base   uint32
 	shift  uint
 	nb     uint32 // number of buckets
 }
 
+type span4 struct{ start, val uint32 }
+
 func buildTable4(items []netItem) (table4, int) {
 	spans, sup := sweep(items, 32)
-	t := table4{starts: make([]uint32, len(spans)), vals: make([]uint32, len(spans))}
+	t := table4{spans: make([]span4, len(spans))}
 	for i, s := range spans {
-		t.starts[i], t.vals[i] = uint32(s.start.lo), s.val
+		t.spans[i] = span4{uint32(s.start.lo), s.val}
 	}
 	n := len(spans)
-	bb := bucketBits(n)
-	t.nb = 1 << bb
+	t.nb = 1 << bucketBits(n)
 	if n > 1 {
-		t.base = t.starts[1]
-		width := uint64(t.starts[n-1] - t.base)
+		t.base = t.spans[1].start
+		width := uint64(t.spans[n-1].start - t.base)
 		for width>>t.shift >= uint64(t.nb) {
 			t.shift++
 		}
@@ -199,11 +200,8 @@ func buildTable4(items []netItem) (table4, int) {
 	t.bucket = make([]uint32, t.nb+1)
 	j := 0
 	for k := uint64(1); k < uint64(t.nb); k++ {
-		a := uint64(t.base) + k<<t.shift
-		if a > math.MaxUint32 {
-			a = math.MaxUint32
-		}
-		for j+1 < n && uint64(t.starts[j+1]) <= a {
+		a := min(uint64(t.base)+k<<t.shift, math.MaxUint32)
+		for j+1 < n && uint64(t.spans[j+1].start) <= a {
 			j++
 		}
 		t.bucket[k] = uint32(j)
@@ -222,41 +220,44 @@ func (t *table4) lookup(x uint32) uint32 {
 		k = min((x-t.base)>>t.shift, t.nb-1)
 	}
 	lo, hi := t.bucket[k], t.bucket[k+1]
-	s := t.starts[lo : hi+1]
-	// The last span starting at or below x: s[0] <= x always.
+	s := t.spans[lo : hi+1]
+	// The last span starting at or below x: s[0].start <= x always.
 	i, n := 0, len(s)
 	for n > 1 {
 		half := n >> 1
-		if s[i+half] <= x {
+		if s[i+half].start <= x {
 			i += half
 		}
 		n -= half
 	}
-	return t.vals[int(lo)+i]
+	return s[i].val
 }
 
 // table6 is the IPv6 range table; buckets are cut on the high 64 bits.
 type table6 struct {
-	starts []u128
-	vals   []uint32
+	spans  []span6
 	bucket []uint32
 	base   uint64
 	shift  uint
 	nb     uint64
 }
 
+type span6 struct {
+	hi, lo uint64
+	val    uint32
+}
+
 func buildTable6(items []netItem) (table6, int) {
 	spans, sup := sweep(items, 128)
-	t := table6{starts: make([]u128, len(spans)), vals: make([]uint32, len(spans))}
+	t := table6{spans: make([]span6, len(spans))}
 	for i, s := range spans {
-		t.starts[i], t.vals[i] = s.start, s.val
+		t.spans[i] = span6{s.start.hi, s.start.lo, s.val}
 	}
 	n := len(spans)
-	bb := bucketBits(n)
-	t.nb = 1 << bb
+	t.nb = 1 << bucketBits(n)
 	if n > 1 {
-		t.base = t.starts[1].hi
-		width := t.starts[n-1].hi - t.base
+		t.base = t.spans[1].hi
+		width := t.spans[n-1].hi - t.base
 		for width>>t.shift >= t.nb {
 			t.shift++
 		}
@@ -268,7 +269,7 @@ func buildTable6(items []netItem) (table6, int) {
 		if k <= (math.MaxUint64-t.base)>>t.shift {
 			a = u128{t.base + k<<t.shift, 0}
 		}
-		for j+1 < n && !a.less(t.starts[j+1]) {
+		for j+1 < n && !a.less(u128{t.spans[j+1].hi, t.spans[j+1].lo}) {
 			j++
 		}
 		t.bucket[k] = uint32(j)
@@ -286,14 +287,14 @@ func (t *table6) lookup(x u128) uint32 {
 		k = min((x.hi-t.base)>>t.shift, t.nb-1)
 	}
 	lo, hi := t.bucket[k], t.bucket[k+1]
-	s := t.starts[lo : hi+1]
+	s := t.spans[lo : hi+1]
 	i, n := 0, len(s)
 	for n > 1 {
 		half := n >> 1
-		if m := s[i+half]; m.hi < x.hi || (m.hi == x.hi && m.lo <= x.lo) {
+		if m := &s[i+half]; m.hi < x.hi || (m.hi == x.hi && m.lo <= x.lo) {
 			i += half
 		}
 		n -= half
 	}
-	return t.vals[int(lo)+i]
+	return s[i].val
 }

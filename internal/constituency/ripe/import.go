@@ -415,7 +415,7 @@ func objectReason(oe *ObjectError) string {
 
 // sniff rejects inputs that are plainly something else than RPSL.
 func sniff(br *bufio.Reader) error {
-	head, _ := br.Peek(512)
+	head, _ := br.Peek(4096)
 	head = bytes.TrimLeft(head, " \t\r\n\ufeff")
 	if len(head) == 0 {
 		return nil

@@ -60,8 +60,8 @@ func TestBuildOverlaps(t *testing.T) {
 	add(b.AddPrefix(p("10.1.0.0/16"), 2, "Two"))
 	add(b.AddPrefix(p("10.1.2.0/24"), 3, "Three"))
 	add(b.AddRange(a("10.1.2.128"), a("10.1.2.130"), 4, "Four")) // narrower than the /24
-	add(b.AddPrefix(p("10.1.2.77/24"), 5, "Five"))                // host bits: the same /24, added later: loses the tie
-	add(b.AddPrefix(p("10.200.0.0/16"), 1, "One"))                // names AS1's unnamed /8
+	add(b.AddPrefix(p("10.1.2.77/24"), 5, "Five"))               // host bits: the same /24, added later: loses the tie
+	add(b.AddPrefix(p("10.200.0.0/16"), 1, "One"))               // names AS1's unnamed /8
 	// Two neighbouring ranges of one AS and name merge: the prefix of an
 	// address may span both.
 	add(b.AddRange(a("192.0.2.0"), a("192.0.2.127"), 6, "Six"))

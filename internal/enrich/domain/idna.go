@@ -30,22 +30,10 @@ func ToASCII(domain string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("domain %q: %w", domain, ErrInvalid)
 	}
-	if isASCII(s) {
-		return s, checkLabels(s, domain)
+	out, err := toASCII(s)
+	if err != nil {
+		return "", fmt.Errorf("domain %q: %w", domain, err)
 	}
-	var b strings.Builder
-	b.Grow(len(s) + 8)
-	for i, label := range strings.Split(s, ".") {
-		if i > 0 {
-			b.WriteByte('.')
-		}
-		a, err := labelToASCII(label)
-		if err != nil {
-			return "", fmt.Errorf("domain %q: %w", domain, err)
-		}
-		b.WriteString(a)
-	}
-	out := b.String()
 	return out, checkLabels(out, domain)
 }
 
@@ -58,18 +46,50 @@ func ToUnicode(domain string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("domain %q: %w", domain, ErrInvalid)
 	}
+	if err := checkLabels(s, domain); err != nil {
+		return "", err
+	}
+	out, err := toUnicode(s)
+	if err != nil {
+		return "", fmt.Errorf("domain %q: %w", domain, err)
+	}
+	return out, nil
+}
+
+// toASCII converts each label of a normalised name with labelToASCII.
+func toASCII(s string) (string, error) {
+	if isASCII(s) {
+		return s, nil
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i, label := range strings.Split(s, ".") {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		a, err := labelToASCII(label)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(a)
+	}
+	return b.String(), nil
+}
+
+// toUnicode converts each label of a normalised name with labelToUnicode.
+func toUnicode(s string) (string, error) {
 	if !strings.Contains(s, acePrefix) {
-		return s, checkLabels(s, domain)
+		return s, nil
 	}
 	labels := strings.Split(s, ".")
 	for i, label := range labels {
 		u, err := labelToUnicode(label)
 		if err != nil {
-			return "", fmt.Errorf("domain %q: %w", domain, err)
+			return "", err
 		}
 		labels[i] = u
 	}
-	return strings.Join(labels, "."), checkLabels(s, domain)
+	return strings.Join(labels, "."), nil
 }
 
 // checkLabels reports an empty label or one longer than 63 bytes in the

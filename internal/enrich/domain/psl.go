@@ -37,22 +37,17 @@ var (
 // List is a parsed Public Suffix List. It is safe for concurrent use and
 // never changes after Parse.
 //
-// The rules form a tree of labels, rightmost label first, held in one map
-// keyed by (parent node, label). A lookup walks the name's labels from
-// the right with one map access per label and does not allocate. A label
-// with characters outside ASCII is keyed both in Unicode and in its
-// "xn--" form, both leading to the same node, so either form, or a mix,
-// finds the same rules.
+// Every rule and every suffix of a rule ("co.uk" and "uk" of
+// "*.sch.uk", say) is a key of one map, whose value says which rules the
+// name carries (none for a mere suffix). A lookup tries the name's
+// suffixes from the shortest, one map access per label, and stops at the
+// first that is not a key; it does not allocate. Names with characters
+// outside ASCII are keyed both in Unicode and in "xn--" form; a name that
+// mixes both forms is converted to ASCII first.
 type List struct {
-	nodes map[nodeKey]uint32
-	flags []uint8 // by node id; 0 is the root
+	names map[string]uint8
 	rules int
 	icann int
-}
-
-type nodeKey struct {
-	parent uint32
-	label  string
 }
 
 // Node flags: which rules a node's name carries.
@@ -93,7 +88,7 @@ func (l *List) Len() (rules, icann int) { return l.rules, l.icann }
 // outside a section) are private. Rules may be in Unicode or in "xn--"
 // form and in any case. A malformed rule is an error that names its line.
 func Parse(r io.Reader) (*List, error) {
-	l := &List{nodes: make(map[nodeKey]uint32, 16384), flags: make([]uint8, 1, 12288)}
+	l := &List{names: make(map[string]uint8, 16384)}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 64*1024)
 	icann := false
@@ -146,52 +141,31 @@ func (l *List) add(rule string, icann bool) error {
 	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
 		return fmt.Errorf("%q: empty label: %w", rule, ErrRule)
 	}
-	id := uint32(0)
-	for end := len(s); end > 0; {
-		start := strings.LastIndexByte(s[:end], '.') + 1
-		var err error
-		if id, err = l.child(id, s[start:end]); err != nil {
-			return fmt.Errorf("%q: %w: %w", rule, ErrRule, err)
-		}
-		end = start - 1
+	ascii, err := toASCII(s)
+	if err != nil {
+		return fmt.Errorf("%q: %w: %w", rule, ErrRule, err)
 	}
-	if l.flags[id]&flag == 0 {
+	uni, err := toUnicode(ascii)
+	if err != nil {
+		return fmt.Errorf("%q: %w: %w", rule, ErrRule, err)
+	}
+	if l.names[ascii]&flag == 0 {
 		l.rules++
 		if icann {
 			l.icann++
 		}
 	}
-	l.flags[id] |= flag
 	if icann {
-		l.flags[id] |= icannFlag
+		flag |= icannFlag
 	}
-	return nil
-}
-
-// child returns the node under parent for label, creating it if needed.
-// The node is keyed by the label in Unicode and in "xn--" form.
-func (l *List) child(parent uint32, label string) (uint32, error) {
-	ascii, err := labelToASCII(label)
-	if err != nil {
-		return 0, err
-	}
-	uni := label
-	if ascii == label {
-		if uni, err = labelToUnicode(label); err != nil {
-			return 0, err
+	for _, form := range [2]string{ascii, uni} {
+		l.names[form] |= flag
+		for i := strings.IndexByte(form, '.'); i >= 0; i = strings.IndexByte(form, '.') {
+			form = form[i+1:]
+			l.names[form] |= 0 // a suffix: a key, carrying no rule of its own
 		}
 	}
-	keys := [2]nodeKey{{parent, ascii}, {parent, uni}}
-	id, ok := l.nodes[keys[0]]
-	if !ok {
-		id, ok = l.nodes[keys[1]]
-	}
-	if !ok {
-		id = uint32(len(l.flags))
-		l.flags = append(l.flags, 0)
-	}
-	l.nodes[keys[0]], l.nodes[keys[1]] = id, id
-	return id, nil
+	return nil
 }
 
 // PublicSuffix returns the public suffix of domain (its "effective TLD")
@@ -241,15 +215,17 @@ func (l *List) RegistrableDomain(domain string) (string, error) {
 // The algorithm is the list's own: of the rules that match, an exception
 // prevails, then the one with the most labels; with none, "*".
 func (l *List) find(s string) (start int, icann bool) {
+	if !isASCII(s) && strings.Contains(s, acePrefix) {
+		return l.findMixed(s)
+	}
 	dot := strings.LastIndexByte(s, '.')
 	start = dot + 1 // the default rule "*"
-	end, parent := len(s), uint32(0)
+	end := len(s)   // s[dot+1:end] is the leftmost label of the suffix tried
 	for {
-		id, ok := l.nodes[nodeKey{parent, s[dot+1 : end]}]
+		f, ok := l.names[s[dot+1:]]
 		if !ok {
 			return start, icann
 		}
-		f := l.flags[id]
 		if f&flagException != 0 {
 			// The exception's name minus its leftmost label.
 			return end + 1, f&flagExceptionICANN != 0
@@ -264,8 +240,23 @@ func (l *List) find(s string) (start int, icann bool) {
 		if f&flagWildcard != 0 {
 			start, icann = next+1, f&flagWildcardICANN != 0
 		}
-		end, dot, parent = dot, next, id
+		end, dot = dot, next
 	}
+}
+
+// findMixed is find for a name with labels in Unicode and in "xn--" form:
+// it looks up the ASCII form and counts the labels back.
+func (l *List) findMixed(s string) (start int, icann bool) {
+	ascii, err := toASCII(s)
+	if err != nil {
+		return strings.LastIndexByte(s, '.') + 1, false
+	}
+	a, icann := l.find(ascii)
+	start = len(s)
+	for n := strings.Count(ascii[a:], ".") + 1; n > 0; n-- {
+		start = strings.LastIndexByte(s[:start-1], '.') + 1
+	}
+	return start, icann
 }
 
 // wellFormed reports whether a normalised name has no empty label and is

@@ -5,22 +5,26 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tocsin/tocsin/internal/parse"
+	"github.com/tocsin/tocsin/internal/parse/parsetest"
 )
 
+var harness = parsetest.Harness{Now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+
 func TestGolden(t *testing.T) {
-	runGolden(t, []goldenCase{
-		{"feodo-2024-03-26", "abusech/feodotracker_ipblocklist.2024-03-26.csv", Feodo(), "abusech-feodo", 27, 0},
-		{"feodo-2024-04-04", "abusech/feodotracker_ipblocklist.2024-04-04.csv", Feodo(), "abusech-feodo", 28, 0},
-		{"feodo-2021", "abusech/feodoips.txt", Feodo(), "abusech-feodo", 2, 0},
-		{"sslbl-2015", "abusech/sslbl_sslipblacklist.2015-10-15.csv", SSLBL(), "abusech-sslbl", 83, 0},
-		{"sslbl-2024", "testdata/sslbl_2024.csv", SSLBL(), "abusech-sslbl", 2, 2},
-		{"urlhaus-tld-2019", "abusech/urlhaus.txt", URLhaus(), "abusech-urlhaus", 2, 0},
-		{"urlhaus-dump", "testdata/urlhaus_dump.csv", URLhaus(), "abusech-urlhaus", 4, 3},
-		{"threatfox-full", "testdata/threatfox_full.csv", ThreatFox(), "abusech-threatfox", 6, 3},
-		{"threatfox-plain", "testdata/threatfox_plain.txt", ThreatFox(), "abusech-threatfox", 6, 2},
-		{"", "threatfox/threatfox_ioc_ips.2026-08-22.txt", ThreatFox(), "abusech-threatfox", 19863, 0},
+	harness.Golden(t, []parsetest.Case{
+		{Name: "feodo-2024-03-26", Sample: "abusech/feodotracker_ipblocklist.2024-03-26.csv", Parser: Feodo(), Feed: "abusech-feodo", Events: 27},
+		{Name: "feodo-2024-04-04", Sample: "abusech/feodotracker_ipblocklist.2024-04-04.csv", Parser: Feodo(), Feed: "abusech-feodo", Events: 28},
+		{Name: "feodo-2021", Sample: "abusech/feodoips.txt", Parser: Feodo(), Feed: "abusech-feodo", Events: 2},
+		{Name: "sslbl-2015", Sample: "abusech/sslbl_sslipblacklist.2015-10-15.csv", Parser: SSLBL(), Feed: "abusech-sslbl", Events: 83},
+		{Name: "sslbl-2024", Sample: "testdata/sslbl_2024.csv", Parser: SSLBL(), Feed: "abusech-sslbl", Events: 2, Rejects: 2},
+		{Name: "urlhaus-tld-2019", Sample: "abusech/urlhaus.txt", Parser: URLhaus(), Feed: "abusech-urlhaus", Events: 2},
+		{Name: "urlhaus-dump", Sample: "testdata/urlhaus_dump.csv", Parser: URLhaus(), Feed: "abusech-urlhaus", Events: 4, Rejects: 3},
+		{Name: "threatfox-full", Sample: "testdata/threatfox_full.csv", Parser: ThreatFox(), Feed: "abusech-threatfox", Events: 6, Rejects: 3},
+		{Name: "threatfox-plain", Sample: "testdata/threatfox_plain.txt", Parser: ThreatFox(), Feed: "abusech-threatfox", Events: 6, Rejects: 2},
+		{Sample: "threatfox/threatfox_ioc_ips.2026-08-22.txt", Parser: ThreatFox(), Feed: "abusech-threatfox", Events: 19863},
 	})
 }
 
@@ -62,14 +66,14 @@ func TestRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := runParser(t, tt.parser, tt.feed, "test", []byte(tt.input), true)
+			c, err := harness.Run(t, tt.parser, tt.feed, "test", []byte(tt.input), true)
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
-			if c.rejects != 1 {
-				t.Fatalf("%d rejects, want 1 (%d events)", c.rejects, c.events)
+			if len(c.Rejects) != 1 {
+				t.Fatalf("%d rejects, want 1 (%d events)", len(c.Rejects), c.NEvents)
 			}
-			got := c.rejected.String()
+			got := c.Rejected()
 			if !strings.HasPrefix(got, "line ") || !strings.Contains(got, "line "+strconv.Itoa(tt.line)+":") {
 				t.Errorf("reject %q is not at line %d", got, tt.line)
 			}
@@ -89,12 +93,12 @@ func TestNotTheFormat(t *testing.T) {
 	for _, f := range Formats {
 		p, _ := New(f)
 		feedName := map[string]string{"feodo": "abusech-feodo", "sslbl": "abusech-sslbl", "urlhaus": "abusech-urlhaus", "threatfox": "abusech-threatfox"}[f]
-		c, err := runParser(t, p, feedName, "x", []byte(html), false)
+		c, err := harness.Run(t, p, feedName, "x", []byte(html), false)
 		if !errors.Is(err, ErrFormat) {
 			t.Errorf("%s: err = %v, want ErrFormat", f, err)
 		}
-		if c.events+c.rejects != 0 {
-			t.Errorf("%s: %d events, %d rejects from an HTML page", f, c.events, c.rejects)
+		if c.NEvents+len(c.Rejects) != 0 {
+			t.Errorf("%s: %d events, %d rejects from an HTML page", f, c.NEvents, len(c.Rejects))
 		}
 	}
 }
@@ -111,14 +115,14 @@ func TestPlainForms(t *testing.T) {
 		{URLhaus(), "abusech-urlhaus", "# URLhaus\nhttp://192.0.2.1/x.sh\nhttps://dl.example.com/a.exe\n", []string{`"source.ip":"192.0.2.1","source.url":"http://192.0.2.1/x.sh"`, `"source.fqdn":"dl.example.com","source.url":"https://dl.example.com/a.exe"`}},
 	}
 	for _, tt := range tests {
-		c, err := runParser(t, tt.parser, tt.feed, "x", []byte(tt.input), true)
-		if err != nil || c.rejects != 0 || c.events != len(tt.want) {
-			t.Errorf("%s: err %v, %d events, %d rejects %s", tt.feed, err, c.events, c.rejects, c.rejected.String())
+		c, err := harness.Run(t, tt.parser, tt.feed, "x", []byte(tt.input), true)
+		if err != nil || len(c.Rejects) != 0 || c.NEvents != len(tt.want) {
+			t.Errorf("%s: err %v, %d events, %d rejects %s", tt.feed, err, c.NEvents, len(c.Rejects), c.Rejected())
 			continue
 		}
 		for _, w := range tt.want {
-			if !strings.Contains(c.json.String(), w) {
-				t.Errorf("%s: output lacks %s:\n%s", tt.feed, w, c.json.String())
+			if !strings.Contains(c.JSON(), w) {
+				t.Errorf("%s: output lacks %s:\n%s", tt.feed, w, c.JSON())
 			}
 		}
 	}

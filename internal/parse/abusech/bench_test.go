@@ -2,33 +2,9 @@ package abusech
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"testing"
-
-	"github.com/tocsin/tocsin/internal/event"
-	"github.com/tocsin/tocsin/internal/feed"
-	"github.com/tocsin/tocsin/internal/parse"
 )
-
-type countOutput struct{ events, rejects int }
-
-func (c *countOutput) Event(*event.Event, int) error   { c.events++; return nil }
-func (c *countOutput) Reject(int, []byte, error) error { c.rejects++; return nil }
-
-func benchParser(b *testing.B, p parse.Parser, feedName string, data []byte) {
-	f := feed.Builtin()[feedName]
-	var out countOutput
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		out = countOutput{}
-		if err := p.Parse(context.Background(), parse.Input{R: bytes.NewReader(data), Feed: f, Now: testNow}, &out); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(out.events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
-}
 
 func BenchmarkFeodo(b *testing.B) {
 	var buf bytes.Buffer
@@ -36,7 +12,7 @@ func BenchmarkFeodo(b *testing.B) {
 	for i := range 100000 {
 		fmt.Fprintf(&buf, "\"2024-02-08 19:20:49\",\"10.%d.%d.%d\",\"443\",\"offline\",\"2024-03-11\",\"Pikabot\"\n", i>>16&255, i>>8&255, i&255)
 	}
-	benchParser(b, Feodo(), "abusech-feodo", buf.Bytes())
+	harness.Bench(b, Feodo(), "abusech-feodo", "", buf.Bytes())
 }
 
 func BenchmarkURLhaus(b *testing.B) {
@@ -45,7 +21,7 @@ func BenchmarkURLhaus(b *testing.B) {
 	for i := range 100000 {
 		fmt.Fprintf(&buf, "\"%d\",\"2024-04-08 10:54:07\",\"http://host%d.example.com:43122/i\",\"online\",\"2024-04-08 10:54:07\",\"malware_download\",\"32-bit,elf,mips,Mozi\",\"https://urlhaus.abuse.ch/url/%d/\",\"lrz_urlhaus\"\n", i, i, i)
 	}
-	benchParser(b, URLhaus(), "abusech-urlhaus", buf.Bytes())
+	harness.Bench(b, URLhaus(), "abusech-urlhaus", "", buf.Bytes())
 }
 
 func BenchmarkThreatFoxCSV(b *testing.B) {
@@ -54,7 +30,7 @@ func BenchmarkThreatFoxCSV(b *testing.B) {
 	for i := range 100000 {
 		fmt.Fprintf(&buf, "\"2026-09-24 09:11:10\", \"%d\", \"10.%d.%d.%d:14643\", \"ip:port\", \"botnet_cc\", \"win.remcos\", \"None\", \"Remcos\", \"\", \"100\", \"False\", \"None\", \"c2\", \"0\", \"Bitsight\"\n", i, i>>16&255, i>>8&255, i&255)
 	}
-	benchParser(b, ThreatFox(), "abusech-threatfox", buf.Bytes())
+	harness.Bench(b, ThreatFox(), "abusech-threatfox", "", buf.Bytes())
 }
 
 func BenchmarkThreatFoxIPs(b *testing.B) {
@@ -62,5 +38,5 @@ func BenchmarkThreatFoxIPs(b *testing.B) {
 	for i := range 100000 {
 		fmt.Fprintf(&buf, "10.%d.%d.%d\n", i>>16&255, i>>8&255, i&255)
 	}
-	benchParser(b, ThreatFox(), "abusech-threatfox", buf.Bytes())
+	harness.Bench(b, ThreatFox(), "abusech-threatfox", "", buf.Bytes())
 }

@@ -19,7 +19,7 @@ func FuzzParsers(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for format, feedName := range parsers {
 			p, _ := New(format)
-			_, _ = runParser(t, p, feedName, "fuzz", data, true)
+			_, _ = harness.Run(t, p, feedName, "fuzz", data, true)
 		}
 	})
 }

@@ -182,6 +182,48 @@ var migrations = []string{
 		raw       BLOB NOT NULL,
 		at        INTEGER NOT NULL
 	);`,
+	// The constituency registry (registry.go). Keys as store.Registry
+	// says; n is the row's ID for imports. A network is family 4 or 6, its
+	// address (4 or 16 bytes) and length, and, for people, its CIDR text;
+	// the other kinds have family 0, an empty addr, bits 0. last_verified
+	// is Unix microseconds, NULL when never.
+	`CREATE TABLE orgs (
+		n         INTEGER PRIMARY KEY,
+		id        TEXT NOT NULL UNIQUE,
+		name      TEXT NOT NULL,
+		sector    TEXT NOT NULL,
+		country   TEXT NOT NULL,
+		languages TEXT NOT NULL,
+		source    TEXT NOT NULL
+	);
+	CREATE INDEX orgs_source ON orgs (source);
+	CREATE TABLE assets (
+		n         INTEGER PRIMARY KEY,
+		org       TEXT NOT NULL,
+		kind      TEXT NOT NULL,
+		family    INTEGER NOT NULL,
+		addr      BLOB NOT NULL,
+		bits      INTEGER NOT NULL,
+		prefix    TEXT NOT NULL,
+		asn       INTEGER NOT NULL,
+		domain    TEXT NOT NULL,
+		name      TEXT NOT NULL,
+		source    TEXT NOT NULL,
+		confirmed INTEGER NOT NULL,
+		UNIQUE (org, kind, family, addr, bits, asn, domain, source)
+	);
+	CREATE INDEX assets_source ON assets (source);
+	CREATE TABLE contacts (
+		n             INTEGER PRIMARY KEY,
+		org           TEXT NOT NULL,
+		email         TEXT NOT NULL,
+		role          TEXT NOT NULL,
+		pgp_key       TEXT NOT NULL,
+		source        TEXT NOT NULL,
+		last_verified INTEGER,
+		UNIQUE (org, email, source)
+	);
+	CREATE INDEX contacts_source ON contacts (source);`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
