@@ -94,7 +94,7 @@ func FuzzRegistrableDomain(f *testing.F) {
 	for _, s := range benchNames {
 		f.Add(s)
 	}
-	for _, s := range []string{"", ".", "com", "192.0.2.1", "食狮。中国", "xn--85x722f.XN--FIQS8S.", "a..b", "\xff"} {
+	for _, s := range []string{"", ".", "com", "192.0.2.1", "食狮。中国", "kommune.våler.xn--stfold-9xa.no", "xn--85x722f.XN--FIQS8S.", "a..b", "\xff"} {
 		f.Add(s)
 	}
 	l := Embedded()

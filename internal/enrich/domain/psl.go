@@ -73,7 +73,7 @@ var embedded = sync.OnceValue(func() *List {
 
 // Embedded returns the Public Suffix List compiled into the binary (see
 // README.md beside this file for its origin and date). It is parsed on
-// the first call, in about 10 ms, and shared by every caller.
+// the first call, in a few milliseconds, and shared by every caller.
 func Embedded() *List { return embedded() }
 
 // Len returns the number of rules in the list and how many of them are in
@@ -215,7 +215,7 @@ func (l *List) RegistrableDomain(domain string) (string, error) {
 // The algorithm is the list's own: of the rules that match, an exception
 // prevails, then the one with the most labels; with none, "*".
 func (l *List) find(s string) (start int, icann bool) {
-	if !isASCII(s) && strings.Contains(s, acePrefix) {
+	if strings.Contains(s, acePrefix) && !isASCII(s) {
 		return l.findMixed(s)
 	}
 	dot := strings.LastIndexByte(s, '.')

@@ -97,17 +97,19 @@ func TestPublicSuffix(t *testing.T) {
 		{"www.example.com", "com", true},
 		{"WWW.Example.COM.", "com", true},
 		{"example.co.uk", "co.uk", true},
-		{"foo.blogspot.com", "blogspot.com", false}, // PRIVATE section
-		{"example.example", "example", false},       // unlisted TLD: the default rule "*"
-		{"a.b.c.kobe.jp", "c.kobe.jp", true},        // wildcard *.kobe.jp
-		{"www.city.kobe.jp", "kobe.jp", true},       // exception !city.kobe.jp
-		{"b.test.ck", "test.ck", true},              // *.ck
-		{"www.ck", "ck", true},                      // !www.ck
-		{"食狮.公司.cn", "公司.cn", true},                 // Unicode rule, Unicode input
-		{"食狮.xn--55qx5d.cn", "xn--55qx5d.cn", true}, // Unicode rule, ASCII input
-		{"www.xn--85x722f.公司.cn", "公司.cn", true},    // mixed forms
-		{"ÖBB.AT", "at", true},                      // Unicode upper case
-		{"example。com", "com", true},                // ideographic full stop
+		{"foo.blogspot.com", "blogspot.com", false},                          // PRIVATE section
+		{"example.example", "example", false},                                // unlisted TLD: the default rule "*"
+		{"a.b.c.kobe.jp", "c.kobe.jp", true},                                 // wildcard *.kobe.jp
+		{"www.city.kobe.jp", "kobe.jp", true},                                // exception !city.kobe.jp
+		{"b.test.ck", "test.ck", true},                                       // *.ck
+		{"www.ck", "ck", true},                                               // !www.ck
+		{"食狮.公司.cn", "公司.cn", true},                                          // Unicode rule, Unicode input
+		{"食狮.xn--55qx5d.cn", "xn--55qx5d.cn", true},                          // Unicode rule, ASCII input
+		{"www.xn--85x722f.公司.cn", "公司.cn", true},                             // mixed forms
+		{"kommune.våler.xn--stfold-9xa.no", "våler.xn--stfold-9xa.no", true}, // mixed forms in one rule
+		{"kommune.xn--vler-qoa.østfold.no", "xn--vler-qoa.østfold.no", true}, // the other way round
+		{"ÖBB.AT", "at", true},                                               // Unicode upper case
+		{"example。com", "com", true},                                         // ideographic full stop
 		{"", "", false},
 		{".com", "", false},
 		{"a..com", "", false},
