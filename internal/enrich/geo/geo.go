@@ -87,10 +87,15 @@ type DB struct {
 	data       []byte // buf[dataStart:metadata marker]
 
 	// IPv4 lookups in an IPv6 tree start where the 96 zero bits of ::/96
-	// lead: ipv4Rec is a node, or a terminal record reached after
-	// ipv4Depth < 96 bits. In an IPv4 tree ipv4Rec is the root, 0.
-	ipv4Rec   uint32
-	ipv4Depth int
+	// lead: ipv4Rec is a node, or a terminal record reached on the way.
+	// In an IPv4 tree ipv4Rec is the root, 0.
+	ipv4Rec uint32
+
+	// The records after the first jumpBits bits of an IPv4 address (from
+	// ipv4Rec; nil if that is terminal) and of an IPv6 one (nil in an IPv4
+	// tree): see jumpTable.
+	jumpBits     int
+	jump4, jump6 []uint32
 }
 
 // Limits on what a file may ask a reader to do. A record decodes to at most
@@ -155,11 +160,17 @@ func open(file string, b []byte) (*DB, error) {
 
 	// Find where IPv4 addresses start in an IPv6 tree: after ::/96.
 	if m.IPVersion == 6 {
-		rec, depth := uint32(0), 0
-		for ; depth < 96 && rec < db.nodeCount; depth++ {
-			rec = db.record(rec, 0)
-		}
-		db.ipv4Rec, db.ipv4Depth = rec, depth
+		db.ipv4Rec, _ = db.walk(0, 0, 0, 96)
+	}
+	db.jumpBits = 8
+	if db.nodeCount >= 1<<16 {
+		db.jumpBits = 16
+	}
+	if db.ipv4Rec < db.nodeCount {
+		db.jump4 = db.jumpTable(db.ipv4Rec)
+	}
+	if m.IPVersion == 6 {
+		db.jump6 = db.jumpTable(0)
 	}
 	return db, nil
 }

@@ -32,49 +32,111 @@ func (db *DB) record(node, bit uint32) uint32 {
 // the key hi:lo (most significant bit first) and returns the record it stops
 // at and the number of bits used. The record is a node (below nodeCount)
 // only if all n bits were used without reaching the data or an empty
-// record.
+// record. It is record() in a loop, once for each record size.
 func (db *DB) walk(rec uint32, hi, lo uint64, n int) (uint32, int) {
-	nc := db.nodeCount
-	for i := range n {
-		if rec >= nc {
-			return rec, i
+	nc, t := db.nodeCount, db.tree
+	switch db.recordSize {
+	case 24:
+		for i := range n {
+			if rec >= nc {
+				return rec, i
+			}
+			o := int(rec)*6 + int(hi>>63)*3
+			p := t[o : o+3 : o+3]
+			rec = uint32(p[0])<<16 | uint32(p[1])<<8 | uint32(p[2])
+			hi, lo = hi<<1|lo>>63, lo<<1
 		}
-		rec = db.record(rec, uint32(hi>>63))
-		hi = hi<<1 | lo>>63
-		lo <<= 1
+	case 28:
+		for i := range n {
+			if rec >= nc {
+				return rec, i
+			}
+			o := int(rec) * 7
+			p := t[o : o+7 : o+7]
+			if hi>>63 == 0 {
+				rec = uint32(p[3]&0xf0)<<20 | uint32(p[0])<<16 | uint32(p[1])<<8 | uint32(p[2])
+			} else {
+				rec = uint32(p[3]&0x0f)<<24 | uint32(p[4])<<16 | uint32(p[5])<<8 | uint32(p[6])
+			}
+			hi, lo = hi<<1|lo>>63, lo<<1
+		}
+	default:
+		for i := range n {
+			if rec >= nc {
+				return rec, i
+			}
+			o := int(rec)*8 + int(hi>>63)*4
+			rec = binary.BigEndian.Uint32(t[o : o+4 : o+4])
+			hi, lo = hi<<1|lo>>63, lo<<1
+		}
 	}
 	return rec, n
 }
 
+// jumpTable returns the records reached from record root after jumpBits
+// bits, for each value of those bits; or a terminal record reached before.
+// Country starts its walk there: the top of the tree in one read instead
+// of jumpBits. It costs at most 2^(jumpBits+1) steps, whatever the tree.
+func (db *DB) jumpTable(root uint32) []uint32 {
+	k := db.jumpBits
+	tab := make([]uint32, 1<<k)
+	var fill func(rec uint32, depth, prefix int)
+	fill = func(rec uint32, depth, prefix int) {
+		if rec >= db.nodeCount || depth == k {
+			for i := prefix << (k - depth); i < (prefix+1)<<(k-depth); i++ {
+				tab[i] = rec
+			}
+			return
+		}
+		fill(db.record(rec, 0), depth+1, prefix<<1)
+		fill(db.record(rec, 1), depth+1, prefix<<1|1)
+	}
+	fill(root, 0, 0)
+	return tab
+}
+
 // find walks the tree for a and returns the terminal record, nodeCount if
 // the database has nothing for a, and the prefix length of the network the
-// record covers. IPv4 addresses (and IPv4-mapped IPv6 ones) are looked up
-// in an IPv6 tree under ::/96, as the format stores them; an IPv6 address in
-// an IPv4 tree, or an invalid Addr, has nothing.
-func (db *DB) find(a netip.Addr) (rec uint32, bits int, err error) {
+// record covers (only if exact: the jump tables do not know it). IPv4
+// addresses (and IPv4-mapped IPv6 ones) are looked up in an IPv6 tree under
+// ::/96, as the format stores them; an IPv6 address in an IPv4 tree, or an
+// invalid Addr, has nothing.
+func (db *DB) find(a netip.Addr, exact bool) (rec uint32, bits int, err error) {
 	a = a.Unmap()
 	nc := db.nodeCount
+	k := db.jumpBits
+	if exact {
+		k = 0
+	}
 	var n int
 	switch {
 	case a.Is4():
-		v4 := a.As4()
-		key := uint64(binary.BigEndian.Uint32(v4[:])) << 32
 		if db.ipv4Rec >= nc {
 			return db.ipv4Rec, 0, nil // the record covers all of IPv4
 		}
-		rec, n = db.walk(db.ipv4Rec, key, 0, 32)
-		bits = n
+		v4 := a.As4()
+		key := binary.BigEndian.Uint32(v4[:])
+		rec = db.ipv4Rec
+		if k > 0 {
+			rec = db.jump4[key>>(32-k)]
+		}
+		rec, n = db.walk(rec, uint64(key)<<(32+k), 0, 32-k)
 	case a.Is6() && db.meta.IPVersion == 6:
 		v6 := a.As16()
-		rec, n = db.walk(0, binary.BigEndian.Uint64(v6[:8]), binary.BigEndian.Uint64(v6[8:]), 128)
-		bits = n
+		hi, lo := binary.BigEndian.Uint64(v6[:8]), binary.BigEndian.Uint64(v6[8:])
+		rec = 0
+		if k > 0 {
+			rec = db.jump6[hi>>(64-k)]
+			hi, lo = hi<<k|lo>>(64-k), lo<<k
+		}
+		rec, n = db.walk(rec, hi, lo, 128-k)
 	default:
 		return nc, 0, nil
 	}
 	if rec < nc {
-		return 0, 0, db.formatErr(-1, "search tree: node %d is still a node after all %d bits of %s", rec, n, a)
+		return 0, 0, db.formatErr(-1, "search tree: node %d is still a node after all %d bits of %s", rec, n+k, a)
 	}
-	return rec, bits, nil
+	return rec, n + k, nil
 }
 
 // dataOffset turns terminal record rec (not nodeCount) into an offset in the
@@ -99,7 +161,7 @@ func (db *DB) dataOffset(rec uint32) (int, error) {
 // Country does not allocate for codes of two letters A-Z: it returns shared
 // strings.
 func (db *DB) Country(a netip.Addr) (cc string, ok bool, err error) {
-	rec, _, err := db.find(a)
+	rec, _, err := db.find(a, false)
 	if err != nil {
 		return "", false, inLookup(err, a)
 	}
@@ -140,7 +202,7 @@ func (db *DB) Lookup(a netip.Addr) (map[string]any, error) {
 // []byte; double: float64; float: float32; boolean: bool; uint16, uint32,
 // uint64: the same Go types; int32: int32; uint128: *big.Int.
 func (db *DB) LookupValue(a netip.Addr) (v any, network netip.Prefix, err error) {
-	rec, bits, err := db.find(a)
+	rec, bits, err := db.find(a, true)
 	if err != nil {
 		return nil, netip.Prefix{}, inLookup(err, a)
 	}

@@ -1,9 +1,11 @@
 package geo
 
 import (
+	"encoding/binary"
 	"errors"
 	"math"
 	"math/big"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -357,4 +359,36 @@ func TestOpenMissing(t *testing.T) {
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("error %v", err)
 	}
+}
+
+// The jump tables of Country's walk lead where the whole walk does.
+func TestJumpTables(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "maxmind", "*.mmdb"))
+	if real := filepath.Join(shared, realDir, "geo-whois-asn-country.mmdb"); fileExists(real) {
+		files = append(files, real)
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, f := range files {
+		db, err := Open(f)
+		if err != nil {
+			continue
+		}
+		for range 20000 {
+			var b [16]byte
+			binary.BigEndian.PutUint64(b[:8], r.Uint64()>>r.IntN(64))
+			binary.BigEndian.PutUint64(b[8:], r.Uint64())
+			for _, a := range []netip.Addr{netip.AddrFrom16(b), netip.AddrFrom4([4]byte(b[12:]))} {
+				fast, _, err1 := db.find(a, false)
+				exact, _, err2 := db.find(a, true)
+				if fast != exact || (err1 == nil) != (err2 == nil) {
+					t.Fatalf("%s, %s: %d, %v with jump tables, %d, %v without", f, a, fast, err1, exact, err2)
+				}
+			}
+		}
+	}
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

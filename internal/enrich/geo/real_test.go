@@ -162,3 +162,47 @@ func (w *treePair) country(db *DB, memo map[uint32]string, rec uint32) string {
 	memo[rec] = cc
 	return cc
 }
+
+// isV4Space reports whether IPv6 address a is in ::/96.
+func isV4Space(a netip.Addr) bool {
+	b := a.As16()
+	for _, x := range b[:12] {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// leaves calls fn for every terminal record of db's tree with the network it
+// covers, once: a subtree reached again (the IPv4 aliases of an IPv6 tree)
+// is not walked again.
+func leaves(t testing.TB, db *DB, fn func(p netip.Prefix, rec uint32)) {
+	seen := make([]bool, db.nodeCount)
+	bits := 32
+	if db.meta.IPVersion == 6 {
+		bits = 128
+	}
+	var walk func(rec uint32, addr [16]byte, depth int)
+	walk = func(rec uint32, addr [16]byte, depth int) {
+		if rec >= db.nodeCount {
+			if bits == 32 {
+				fn(netip.PrefixFrom(netip.AddrFrom4([4]byte(addr[:4])), depth), rec)
+			} else {
+				fn(netip.PrefixFrom(netip.AddrFrom16(addr), depth), rec)
+			}
+			return
+		}
+		if seen[rec] {
+			return
+		}
+		seen[rec] = true
+		if depth == bits {
+			t.Fatalf("node %d at depth %d", rec, depth)
+		}
+		walk(db.record(rec, 0), addr, depth+1)
+		addr[depth/8] |= 0x80 >> (depth % 8)
+		walk(db.record(rec, 1), addr, depth+1)
+	}
+	walk(0, [16]byte{}, 0)
+}
