@@ -245,6 +245,12 @@ func TestCountryShapes(t *testing.T) {
 		{"long code kept", mapOf(str("country_code"), str("SWE")), "SWE"},
 		{"no country", mapOf(str("asn"), uintField(typeUint32, 3301)), ""},
 		{"empty map", mapOf(), ""},
+		{"every type skipped", mapOf(str("double"), double(1.5), str("bytes"), bytesField([]byte{1, 2}),
+			str("u16"), uintField(typeUint16, 7), str("u32"), uintField(typeUint32, 1<<31),
+			str("i32"), uintField(typeInt32, 1<<32-1), str("u64"), uintField(typeUint64, 1<<63),
+			str("u128"), uintField(typeUint128, 1<<40), str("float"), append(field(typeFloat, 4), 0, 0, 0, 0),
+			str("bool"), boolean(true), str("array"), arrayOf(str("x"), mapOf(str("y"), arrayOf())),
+			str("long"), str(strings.Repeat("x", 70000)), str("country_code"), str("SE")), "SE"},
 		{"array", arrayOf(str("SE")), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
