@@ -4,7 +4,7 @@ import "testing"
 
 // FuzzParsers runs every parser of the package on the same input: none
 // may panic, and every event must be valid IntelMQ JSON that reads back
-// to itself (checked by collector).
+// to itself (checked by parsetest.Collector).
 func FuzzParsers(f *testing.F) {
 	// Short seeds: with whole fixture files as seeds the fuzzer crawls
 	// (a few execs a second).

@@ -2,35 +2,48 @@ package blocklist
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tocsin/tocsin/internal/feed"
 	"github.com/tocsin/tocsin/internal/parse"
+	"github.com/tocsin/tocsin/internal/parse/parsetest"
 	"github.com/tocsin/tocsin/internal/parse/textreport"
 )
 
+var harness = parsetest.Harness{
+	Now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+	// Feeds a configuration would add, for the formats no built-in feed
+	// uses.
+	Feeds: map[string]*feed.Feed{
+		"test-list": {Name: "test-list", Format: "list", Provider: "test",
+			Classification: feed.Classification{Taxonomy: "other", Type: "blacklist", Identifier: "test-list"}},
+		"test-phishing-domains": {Name: "test-phishing-domains", Format: "list", Provider: "test", Field: "source.fqdn",
+			Classification: feed.Classification{Taxonomy: "fraud", Type: "phishing"}},
+	},
+}
+
 func TestGolden(t *testing.T) {
 	const bp = "blocklistproject/"
-	runGolden(t, []goldenCase{
-		{"blocklistde-imap", "intelmq/parsers@d624988/blocklistde/imap.txt", BlocklistDE(), "blocklistde", 6, 0},
-		{"blocklistde-ssh", "testdata/ssh.txt", BlocklistDE(), "blocklistde", 3, 1},
-		{"dshield-block-2015", "intelmq/parsers@d624988/dshield/block.txt", DShieldBlock(), "dshield-block", 2, 0},
-		{"dshield-block", "testdata/block.txt", DShieldBlock(), "dshield-block", 2, 3},
-		{"list-mixed", "testdata/mixed.txt", List(), "test-list", 14, 5},
-		{"list-zeusips", "abusech/zeusips.txt", List(), "test-list", 1, 0},
-		{"list-feododomains", "abusech/feododomains.txt", List(), "test-list", 1, 0},
-		{"", bp + "abuse.ip", List(), "test-list", 19926, 0},
-		{"", bp + "malware.ip", List(), "test-list", 20907, 0},
-		{"", bp + "crypto-nl.txt", List(), "test-list", 1272, 0},
-		{"", bp + "phishing-nl.txt", List(), "test-phishing-domains", 190215, 0},
-		{"", bp + "ransomware-nl.txt", List(), "test-list", 1904, 0},
-		{"", bp + "scam-nl.txt", List(), "test-list", 8527, 0},
-		{"", "urlhaus-derived/urlhaus-filter-domains-online.txt", List(), "test-list", 2853, 0},
-		{"", "urlhaus-derived/urlhaus-filter-online.txt", List(), "test-list", 6363, 0},
-		{"", "threatfox/threatfox_ioc_ips.2026-08-22.txt", List(), "test-list", 19863, 0},
+	harness.Golden(t, []parsetest.Case{
+		{Name: "blocklistde-imap", Sample: "intelmq/parsers@d624988/blocklistde/imap.txt", Parser: BlocklistDE(), Feed: "blocklistde", Events: 6},
+		{Name: "blocklistde-ssh", Sample: "testdata/ssh.txt", Parser: BlocklistDE(), Feed: "blocklistde", Events: 3, Rejects: 1},
+		{Name: "dshield-block-2015", Sample: "intelmq/parsers@d624988/dshield/block.txt", Parser: DShieldBlock(), Feed: "dshield-block", Events: 2},
+		{Name: "dshield-block", Sample: "testdata/block.txt", Parser: DShieldBlock(), Feed: "dshield-block", Events: 2, Rejects: 3},
+		{Name: "list-mixed", Sample: "testdata/mixed.txt", Parser: List(), Feed: "test-list", Events: 14, Rejects: 5},
+		{Name: "list-zeusips", Sample: "abusech/zeusips.txt", Parser: List(), Feed: "test-list", Events: 1},
+		{Name: "list-feododomains", Sample: "abusech/feododomains.txt", Parser: List(), Feed: "test-list", Events: 1},
+		{Sample: bp + "abuse.ip", Parser: List(), Feed: "test-list", Events: 19926},
+		{Sample: bp + "malware.ip", Parser: List(), Feed: "test-list", Events: 20907},
+		{Sample: bp + "crypto-nl.txt", Parser: List(), Feed: "test-list", Events: 1272},
+		{Sample: bp + "phishing-nl.txt", Parser: List(), Feed: "test-phishing-domains", Events: 190215},
+		{Sample: bp + "ransomware-nl.txt", Parser: List(), Feed: "test-list", Events: 1904},
+		{Sample: bp + "scam-nl.txt", Parser: List(), Feed: "test-list", Events: 8527},
+		{Sample: "urlhaus-derived/urlhaus-filter-domains-online.txt", Parser: List(), Feed: "test-list", Events: 2853},
+		{Sample: "urlhaus-derived/urlhaus-filter-online.txt", Parser: List(), Feed: "test-list", Events: 6363},
+		{Sample: "threatfox/threatfox_ioc_ips.2026-08-22.txt", Parser: List(), Feed: "test-list", Events: 19863},
 	})
 }
 
@@ -47,13 +60,13 @@ func TestNew(t *testing.T) {
 
 func TestListConfig(t *testing.T) {
 	noClass := &feed.Feed{Name: "my-list", Format: "list"}
-	err := List().Parse(context.Background(), parse.Input{R: strings.NewReader("192.0.2.1\n"), Feed: noClass, Now: testNow}, &collector{t: t})
+	_, err := harness.Parse(t, List(), parse.Input{R: strings.NewReader("192.0.2.1\n"), Feed: noClass}, false)
 	if !errors.Is(err, ErrNoClassification) || !strings.Contains(err.Error(), "my-list") || !strings.Contains(err.Error(), "set classification") {
 		t.Errorf("list without classification: err = %v", err)
 	}
 	badField := &feed.Feed{Name: "my-list", Format: "list", Field: "source.port",
 		Classification: feed.Classification{Type: "blacklist"}}
-	err = List().Parse(context.Background(), parse.Input{R: strings.NewReader("443\n"), Feed: badField, Now: testNow}, &collector{t: t})
+	_, err = harness.Parse(t, List(), parse.Input{R: strings.NewReader("443\n"), Feed: badField}, false)
 	if !errors.Is(err, ErrField) || !strings.Contains(err.Error(), "source.port") {
 		t.Errorf("list with field source.port: err = %v", err)
 	}
@@ -73,15 +86,15 @@ func TestListField(t *testing.T) {
 	}
 	for _, tt := range tests {
 		f := &feed.Feed{Name: "my-list", Format: "list", Field: tt.field, Classification: feed.Classification{Type: "blacklist"}}
-		c := &collector{t: t, keep: true}
-		if err := List().Parse(context.Background(), parse.Input{R: strings.NewReader(tt.input), Feed: f, Now: testNow}, c); err != nil {
+		c, err := harness.Parse(t, List(), parse.Input{R: strings.NewReader(tt.input), Feed: f}, true)
+		if err != nil {
 			t.Errorf("%s: %v", tt.field, err)
 			continue
 		}
-		if c.events != 1 || !strings.Contains(c.json.String(), tt.want) {
-			t.Errorf("%s: %d events %s, want %s", tt.field, c.events, c.json.String(), tt.want)
+		if c.NEvents != 1 || !strings.Contains(c.JSON(), tt.want) {
+			t.Errorf("%s: %d events %s, want %s", tt.field, c.NEvents, c.JSON(), tt.want)
 		}
-		if r := c.rejected.String(); c.rejects != 1 || !strings.HasPrefix(r, "line 2: ") || !strings.Contains(r, tt.reject) || !strings.Contains(r, tt.field) {
+		if r := c.Rejected(); len(c.Rejects) != 1 || !strings.HasPrefix(r, "line 2: ") || !strings.Contains(r, tt.reject) || !strings.Contains(r, tt.field) {
 			t.Errorf("%s: rejects %q, want one at line 2 naming %s and %s", tt.field, r, tt.field, tt.reject)
 		}
 	}
@@ -102,14 +115,14 @@ func TestBlocklistDEName(t *testing.T) {
 		}
 	}
 	// A list of unknown name keeps the feed's classification.
-	c, err := runParser(t, BlocklistDE(), "blocklistde", "export.txt", []byte("192.0.2.1\n"), true)
-	if err != nil || !strings.Contains(c.json.String(), `"classification.taxonomy":"other","classification.type":"blacklist"`) ||
-		strings.Contains(c.json.String(), "classification.identifier") {
-		t.Errorf("unknown list: %v %s", err, c.json.String())
+	c, err := harness.Run(t, BlocklistDE(), "blocklistde", "export.txt", []byte("192.0.2.1\n"), true)
+	if err != nil || !strings.Contains(c.JSON(), `"classification.taxonomy":"other","classification.type":"blacklist"`) ||
+		strings.Contains(c.JSON(), "classification.identifier") {
+		t.Errorf("unknown list: %v %s", err, c.JSON())
 	}
-	c, err = runParser(t, BlocklistDE(), "blocklistde", "bots.txt", []byte("192.0.2.1\n"), true)
-	if err != nil || !strings.Contains(c.json.String(), `"classification.identifier":"bots","classification.taxonomy":"abusive-content","classification.type":"spam"`) {
-		t.Errorf("bots.txt: %v %s", err, c.json.String())
+	c, err = harness.Run(t, BlocklistDE(), "blocklistde", "bots.txt", []byte("192.0.2.1\n"), true)
+	if err != nil || !strings.Contains(c.JSON(), `"classification.identifier":"bots","classification.taxonomy":"abusive-content","classification.type":"spam"`) {
+		t.Errorf("bots.txt: %v %s", err, c.JSON())
 	}
 }
 
@@ -119,9 +132,9 @@ func TestNotTheFormat(t *testing.T) {
 		p    parse.Parser
 		feed string
 	}{{BlocklistDE(), "blocklistde"}, {DShieldBlock(), "dshield-block"}, {List(), "test-list"}} {
-		c, err := runParser(t, tt.p, tt.feed, "x", []byte(html), false)
-		if !errors.Is(err, ErrFormat) || c.events+c.rejects != 0 {
-			t.Errorf("%s: err = %v, %d events, %d rejects; want ErrFormat alone", tt.feed, err, c.events, c.rejects)
+		c, err := harness.Run(t, tt.p, tt.feed, "x", []byte(html), false)
+		if !errors.Is(err, ErrFormat) || c.NEvents+len(c.Rejects) != 0 {
+			t.Errorf("%s: err = %v, %d events, %d rejects; want ErrFormat alone", tt.feed, err, c.NEvents, len(c.Rejects))
 		}
 	}
 }
@@ -133,8 +146,8 @@ func TestListBigCRLF(t *testing.T) {
 		b.WriteString("192.0.2.1\r\n")
 	}
 	b.WriteString(strings.Repeat("a", textreport.MaxLine+10) + "\r\n192.0.2.2")
-	c, err := runParser(t, List(), "test-list", "x", b.Bytes(), true)
-	if err != nil || c.events != 101 || c.rejects != 1 || !strings.HasPrefix(c.rejected.String(), "line 102: line is longer") {
-		t.Errorf("err %v, %d events, %d rejects %q", err, c.events, c.rejects, c.rejected.String())
+	c, err := harness.Run(t, List(), "test-list", "x", b.Bytes(), true)
+	if err != nil || c.NEvents != 101 || len(c.Rejects) != 1 || !strings.HasPrefix(c.Rejected(), "line 102: line is longer") {
+		t.Errorf("err %v, %d events, %d rejects %q", err, c.NEvents, len(c.Rejects), c.Rejected())
 	}
 }

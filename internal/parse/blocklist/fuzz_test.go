@@ -7,7 +7,7 @@ import (
 
 // FuzzParsers runs every parser of the package on the same input: none
 // may panic, and every event must be valid IntelMQ JSON that reads back
-// to itself (checked by collector).
+// to itself (checked by parsetest.Collector).
 func FuzzParsers(f *testing.F) {
 	for _, name := range []string{"testdata/mixed.txt", "testdata/block.txt", "testdata/ssh.txt"} {
 		if b, err := os.ReadFile(name); err == nil {
@@ -18,9 +18,9 @@ func FuzzParsers(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for format, feedName := range feeds {
 			p, _ := New(format)
-			_, _ = runParser(t, p, feedName, "ssh.txt", data, true)
+			_, _ = harness.Run(t, p, feedName, "ssh.txt", data, true)
 		}
 		p, _ := New("list")
-		_, _ = runParser(t, p, "test-phishing-domains", "x", data, true)
+		_, _ = harness.Run(t, p, "test-phishing-domains", "x", data, true)
 	})
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,108 +15,33 @@ import (
 	"github.com/tocsin/tocsin/internal/event"
 	"github.com/tocsin/tocsin/internal/feed"
 	"github.com/tocsin/tocsin/internal/parse"
+	"github.com/tocsin/tocsin/internal/parse/parsetest"
 	"github.com/tocsin/tocsin/internal/parse/textreport"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+var harness = parsetest.Harness{Now: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}
 
-var now = time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
-
-// collector is a parse.Output that keeps everything it receives.
-type collector struct {
-	events  []string // AppendJSON of each event
-	lines   []int
-	rejects []string // "line N: reason"
-	raws    []string
-}
-
-func (c *collector) Event(e *event.Event, line int) error {
-	c.events = append(c.events, string(e.AppendJSON(nil)))
-	c.lines = append(c.lines, line)
-	return nil
-}
-
-func (c *collector) Reject(line int, raw []byte, reason error) error {
-	c.rejects = append(c.rejects, fmt.Sprintf("line %d: %v", line, reason))
-	c.raws = append(c.raws, string(raw))
-	return nil
-}
-
-func parseString(t testing.TB, p parse.Parser, input string) *collector {
+func parseString(t testing.TB, p parse.Parser, input string) *parsetest.Collector {
 	t.Helper()
-	f := feed.Builtin()["cowrie"]
-	c := &collector{}
-	in := parse.Input{R: strings.NewReader(input), Name: "cowrie.json", Feed: f, Now: now}
-	if err := p.Parse(context.Background(), in, c); err != nil {
+	c, err := harness.Run(t, p, "cowrie", "cowrie.json", []byte(input), true)
+	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
 	return c
 }
 
 func TestGolden(t *testing.T) {
-	dirs, err := filepath.Glob("testdata/*/input.json")
-	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no testdata cases: %v", err)
-	}
-	for _, path := range dirs {
-		dir := filepath.Dir(path)
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			input, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c := parseString(t, New(), string(input))
-			golden(t, filepath.Join(dir, "want.jsonl"), lines(c.events))
-			golden(t, filepath.Join(dir, "rejects.txt"), lines(c.rejects))
-			for _, ev := range c.events {
-				reread(t, ev)
-			}
-		})
-	}
+	parsetest.GoldenDirs(t, "testdata/*/input.json", func(t *testing.T, _ string, input []byte) *parsetest.Collector {
+		return parseString(t, New(), string(input))
+	})
 }
 
-func lines(l []string) string {
-	if len(l) == 0 {
-		return ""
-	}
-	return strings.Join(l, "\n") + "\n"
-}
-
-// golden compares got with the file at path; an absent file means "".
-func golden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if got == "" {
-			os.Remove(path)
-			return
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (run with -update to accept):\n got:\n%s\nwant:\n%s", path, got, want)
-	}
-}
-
-// reread checks that an emitted event is valid JSON that reads back to the
-// same event.
-func reread(t testing.TB, ev string) {
-	t.Helper()
-	if !json.Valid([]byte(ev)) {
-		t.Fatalf("event is not valid JSON: %s", ev)
-	}
-	var back event.Event
-	if err := back.UnmarshalJSON([]byte(ev)); err != nil {
-		t.Fatalf("event does not read back: %v\n%s", err, ev)
-	}
-	if again := string(back.AppendJSON(nil)); again != ev {
-		t.Fatalf("event changes on re-reading:\n%s\n%s", ev, again)
+// TestBOM checks that a byte order mark before the first line is no part
+// of it.
+func TestBOM(t *testing.T) {
+	c := parseString(t, New(), "\uFEFF"+`{"eventid":"cowrie.session.connect","src_ip":"192.0.2.1","session":"s1","timestamp":"2026-01-01T00:00:00Z"}`)
+	if len(c.Events) != 1 || len(c.Rejects) != 0 {
+		t.Errorf("events %v, rejects %v; want one event", c.Events, c.Rejects)
 	}
 }
 
@@ -136,15 +60,15 @@ func TestSessionEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := parseString(t, New(), string(input))
-	if len(c.events) != 3 || len(c.rejects) != 0 {
-		t.Fatalf("got %d events, %d rejects, want 3 and 0: %v", len(c.events), len(c.rejects), c.rejects)
+	if len(c.Events) != 3 || len(c.Rejects) != 0 {
+		t.Fatalf("got %d events, %d rejects, want 3 and 0: %v", len(c.Events), len(c.Rejects), c.Rejects)
 	}
 	// Events come out as their sessions close, each with the line of its
 	// session's first record.
-	if want := []int{1, 10, 4}; fmt.Sprint(c.lines) != fmt.Sprint(want) {
-		t.Errorf("lines = %v, want %v", c.lines, want)
+	if want := []int{1, 10, 4}; fmt.Sprint(c.Lines) != fmt.Sprint(want) {
+		t.Errorf("lines = %v, want %v", c.Lines, want)
 	}
-	bf := decode(t, c.events[0])
+	bf := decode(t, c.Events[0])
 	for k, want := range map[string]any{
 		"classification.taxonomy": "intrusion-attempts", "classification.type": "brute-force",
 		"source.ip": "198.51.100.23", "source.port": 40102.0, "destination.port": 2222.0,
@@ -160,14 +84,14 @@ func TestSessionEvent(t *testing.T) {
 	if got := fmt.Sprint(bf["extra.usernames"]); got != "[admin ubnt]" {
 		t.Errorf("usernames = %s, want [admin ubnt]", got)
 	}
-	for _, ev := range c.events {
+	for _, ev := range c.Events {
 		if strings.Contains(ev, "123456") || strings.Contains(ev, `"password`) {
 			t.Errorf("a password leaked into the event: %s", ev)
 		}
 	}
-	in := decode(t, c.events[1])
+	in := decode(t, c.Events[1])
 	if in["extra.login_success"] != true || fmt.Sprint(in["extra.download_urls"]) != "[http://malware.example.net/x86 http://203.0.113.99/bins/mips]" {
-		t.Errorf("session with login: %s", c.events[1])
+		t.Errorf("session with login: %s", c.Events[1])
 	}
 	if n := len(in["extra.download_shasums"].([]any)); n != 2 {
 		t.Errorf("download_shasums has %d entries, want 2 (duplicates dropped)", n)
@@ -183,18 +107,18 @@ func TestProbeIsScanner(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := parseString(t, New(), string(input))
-	if len(c.events) != 2 {
-		t.Fatalf("got %d events, want 2", len(c.events))
+	if len(c.Events) != 2 {
+		t.Fatalf("got %d events, want 2", len(c.Events))
 	}
-	ssh, telnet := decode(t, c.events[0]), decode(t, c.events[1])
+	ssh, telnet := decode(t, c.Events[0]), decode(t, c.Events[1])
 	if ssh["classification.type"] != "scanner" || ssh["classification.taxonomy"] != "information-gathering" {
 		t.Errorf("probe classified as %v/%v", ssh["classification.taxonomy"], ssh["classification.type"])
 	}
 	if ssh["protocol.application"] != "ssh" || ssh["extra.client_version"] != "SSH-2.0-Go" {
-		t.Errorf("old-style version line: %s", c.events[0])
+		t.Errorf("old-style version line: %s", c.Events[0])
 	}
 	if telnet["protocol.application"] != "telnet" {
-		t.Errorf("port 23 without protocol: %s", c.events[1])
+		t.Errorf("port 23 without protocol: %s", c.Events[1])
 	}
 }
 
@@ -222,22 +146,19 @@ func TestRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := parseString(t, New(), tt.input)
-			if len(c.events) != tt.events {
-				t.Errorf("got %d events, want %d: %v", len(c.events), tt.events, c.events)
+			if len(c.Events) != tt.events {
+				t.Errorf("got %d events, want %d: %v", len(c.Events), tt.events, c.Events)
 			}
-			if len(c.rejects) != len(tt.want) {
-				t.Fatalf("rejects = %q, want %q", c.rejects, tt.want)
+			if len(c.Rejects) != len(tt.want) {
+				t.Fatalf("rejects = %q, want %q", c.Rejects, tt.want)
 			}
 			for i, w := range tt.want {
-				if !strings.HasPrefix(c.rejects[i], w) && !strings.Contains(c.rejects[i], w) {
-					t.Errorf("reject %q, want %q", c.rejects[i], w)
+				if !strings.HasPrefix(c.Rejects[i], w) && !strings.Contains(c.Rejects[i], w) {
+					t.Errorf("reject %q, want %q", c.Rejects[i], w)
 				}
-				if prefix, _, _ := strings.Cut(w, ":"); !strings.HasPrefix(c.rejects[i], prefix+":") {
-					t.Errorf("reject %q is not at %s", c.rejects[i], prefix)
+				if prefix, _, _ := strings.Cut(w, ":"); !strings.HasPrefix(c.Rejects[i], prefix+":") {
+					t.Errorf("reject %q is not at %s", c.Rejects[i], prefix)
 				}
-			}
-			for _, ev := range c.events {
-				reread(t, ev)
 			}
 		})
 	}
@@ -259,12 +180,12 @@ func TestEvictsOldestSession(t *testing.T) {
 	writeSession(&b, "c", "192.0.2.3", false)
 	fmt.Fprintf(&b, `{"eventid":"cowrie.session.closed","src_ip":"192.0.2.3","session":"c"}`+"\n")
 	c := parseString(t, &Parser{MaxSessions: 2}, b.String())
-	if len(c.events) != 3 || len(c.rejects) != 0 {
-		t.Fatalf("got %d events and rejects %v, want 3 events", len(c.events), c.rejects)
+	if len(c.Events) != 3 || len(c.Rejects) != 0 {
+		t.Fatalf("got %d events and rejects %v, want 3 events", len(c.Events), c.Rejects)
 	}
 	// a is evicted when c opens; c closes; b is still open at the end.
 	var order []string
-	for _, ev := range c.events {
+	for _, ev := range c.Events {
 		order = append(order, decode(t, ev)["extra.session"].(string))
 	}
 	if got := strings.Join(order, ","); got != "a,c,b" {
@@ -279,7 +200,7 @@ func TestMemoryBudget(t *testing.T) {
 	}
 	p := &Parser{MaxBytes: 4 * sessionOverhead}
 	sc := textreport.NewScanner(strings.NewReader(b.String()), maxLineLen)
-	r := &run{p: p, in: &parse.Input{Feed: feed.Builtin()["cowrie"], Now: now}, out: &collector{},
+	r := &run{p: p, in: &parse.Input{Feed: feed.Builtin()["cowrie"], Now: harness.Now}, out: &parsetest.Count{},
 		open: map[sessionKey]*session{}, maxSess: DefaultMaxSessions, maxBytes: p.MaxBytes, maxList: DefaultMaxList}
 	for sc.Scan() {
 		n := sc.Line()
@@ -303,10 +224,10 @@ func TestListCaps(t *testing.T) {
 		fmt.Fprintf(&b, `{"eventid":"cowrie.command.input","input":%q,"src_ip":"192.0.2.1","session":"s"}`+"\n", strings.Repeat("é", maxItemLen))
 	}
 	c := parseString(t, &Parser{MaxList: 3}, b.String())
-	if len(c.events) != 1 {
-		t.Fatalf("got %d events", len(c.events))
+	if len(c.Events) != 1 {
+		t.Fatalf("got %d events", len(c.Events))
 	}
-	m := decode(t, c.events[0])
+	m := decode(t, c.Events[0])
 	if n := len(m["extra.usernames"].([]any)); n != 3 {
 		t.Errorf("%d usernames kept, want 3", n)
 	}
@@ -317,13 +238,13 @@ func TestListCaps(t *testing.T) {
 	if len(cmd) > maxItemLen || !strings.HasPrefix(strings.Repeat("é", maxItemLen), cmd) {
 		t.Errorf("command cut badly: %d bytes", len(cmd))
 	}
-	if raw := c.raws; len(raw) != 0 {
-		t.Errorf("unexpected rejects %v", c.rejects)
+	if raw := c.Raws; len(raw) != 0 {
+		t.Errorf("unexpected rejects %v", c.Rejects)
 	}
 }
 
 // failing is an Output whose Event fails, to check that Parse stops.
-type failing struct{ collector }
+type failing struct{ parsetest.Count }
 
 var errStop = errors.New("stop")
 
@@ -333,7 +254,7 @@ func TestOutputErrorStops(t *testing.T) {
 	var b strings.Builder
 	writeSession(&b, "a", "192.0.2.1", true)
 	writeSession(&b, "b", "192.0.2.2", true)
-	in := parse.Input{R: strings.NewReader(b.String()), Feed: feed.Builtin()["cowrie"], Now: now}
+	in := parse.Input{R: strings.NewReader(b.String()), Feed: feed.Builtin()["cowrie"], Now: harness.Now}
 	if err := New().Parse(context.Background(), in, &failing{}); !errors.Is(err, errStop) {
 		t.Errorf("Parse = %v, want errStop", err)
 	}
@@ -342,8 +263,8 @@ func TestOutputErrorStops(t *testing.T) {
 func TestBadFeedDefaults(t *testing.T) {
 	f := *feed.Builtin()["cowrie"]
 	f.TLP = "purple"
-	in := parse.Input{R: strings.NewReader(""), Feed: &f, Now: now}
-	if err := New().Parse(context.Background(), in, &collector{}); err == nil || !strings.Contains(err.Error(), "tlp") {
+	_, err := harness.Parse(t, New(), parse.Input{R: strings.NewReader(""), Feed: &f}, true)
+	if err == nil || !strings.Contains(err.Error(), "tlp") {
 		t.Errorf("Parse with a bad feed TLP = %v, want an error naming tlp", err)
 	}
 }
@@ -358,13 +279,9 @@ func FuzzParse(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		c := &collector{}
-		in := parse.Input{R: bytes.NewReader(b), Feed: feed.Builtin()["cowrie"], Now: now}
-		if err := (&Parser{MaxSessions: 3, MaxList: 4}).Parse(context.Background(), in, c); err != nil {
+		// The Collector checks every event.
+		if _, err := harness.Run(t, &Parser{MaxSessions: 3, MaxList: 4}, "cowrie", "", b, true); err != nil {
 			t.Fatalf("Parse: %v", err)
-		}
-		for _, ev := range c.events {
-			reread(t, ev)
 		}
 	})
 }
@@ -379,20 +296,6 @@ func BenchmarkParse(b *testing.B) {
 		// Distinct sessions: the same lines with the session ids renamed.
 		all.Write(bytes.ReplaceAll(input, []byte(`"session":"`), fmt.Appendf(nil, `"session":"%d-`, i)))
 	}
-	data := all.Bytes()
-	f := feed.Builtin()["cowrie"]
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		in := parse.Input{R: bytes.NewReader(data), Feed: f, Now: now}
-		if err := New().Parse(context.Background(), in, discard{}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	harness.Bench(b, New(), "cowrie", "", all.Bytes())
 	b.ReportMetric(float64(200*bytes.Count(input, []byte("\n"))), "lines/op")
 }
-
-type discard struct{}
-
-func (discard) Event(*event.Event, int) error   { return nil }
-func (discard) Reject(int, []byte, error) error { return nil }

@@ -2,10 +2,7 @@ package csvmap
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,44 +10,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tocsin/tocsin/internal/event"
 	"github.com/tocsin/tocsin/internal/feed"
 	"github.com/tocsin/tocsin/internal/parse"
+	"github.com/tocsin/tocsin/internal/parse/parsetest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+var harness = parsetest.Harness{Now: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}
 
-var now = time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
-
-// collector is a parse.Output that keeps everything it receives.
-type collector struct {
-	events  []string // AppendJSON of each event
-	lines   []int
-	rejects []string // "line N: reason"
-	raws    []string
-}
-
-func (c *collector) Event(e *event.Event, line int) error {
-	c.events = append(c.events, string(e.AppendJSON(nil)))
-	c.lines = append(c.lines, line)
-	return nil
-}
-
-func (c *collector) Reject(line int, raw []byte, reason error) error {
-	c.rejects = append(c.rejects, fmt.Sprintf("line %d: %s", line, strings.ReplaceAll(reason.Error(), "\n", "; ")))
-	c.raws = append(c.raws, string(raw))
-	return nil
-}
-
-func parseWith(t testing.TB, f *feed.Feed, input string) (*collector, error) {
+func parseWith(t testing.TB, f *feed.Feed, input string) (*parsetest.Collector, error) {
 	t.Helper()
-	c := &collector{}
-	in := parse.Input{R: strings.NewReader(input), Name: "report.csv", Feed: f, Now: now}
-	err := New().Parse(context.Background(), in, c)
-	return c, err
+	return harness.Parse(t, New(), parse.Input{R: strings.NewReader(input), Name: "report.csv", Feed: f}, true)
 }
 
-func mustParse(t testing.TB, f *feed.Feed, input string) *collector {
+func mustParse(t testing.TB, f *feed.Feed, input string) *parsetest.Collector {
 	t.Helper()
 	c, err := parseWith(t, f, input)
 	if err != nil {
@@ -59,41 +31,10 @@ func mustParse(t testing.TB, f *feed.Feed, input string) *collector {
 	return c
 }
 
-func readFeed(t testing.TB, path string) *feed.Feed {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f feed.Feed
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return &f
-}
-
 func TestGolden(t *testing.T) {
-	inputs, err := filepath.Glob("testdata/*/input.csv")
-	if err != nil || len(inputs) == 0 {
-		t.Fatalf("no testdata cases: %v", err)
-	}
-	for _, path := range inputs {
-		dir := filepath.Dir(path)
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			input, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c := mustParse(t, readFeed(t, filepath.Join(dir, "feed.json")), string(input))
-			golden(t, filepath.Join(dir, "want.jsonl"), lines(c.events))
-			golden(t, filepath.Join(dir, "rejects.txt"), lines(c.rejects))
-			for _, ev := range c.events {
-				reread(t, ev)
-			}
-		})
-	}
+	parsetest.GoldenDirs(t, "testdata/*/input.csv", func(t *testing.T, dir string, input []byte) *parsetest.Collector {
+		return mustParse(t, parsetest.ReadFeed(t, filepath.Join(dir, "feed.json")), string(input))
+	})
 }
 
 func TestFeodoLines(t *testing.T) {
@@ -101,12 +42,12 @@ func TestFeodoLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := mustParse(t, readFeed(t, "testdata/abusech-feodo/feed.json"), string(input))
-	if len(c.events) != 28 || len(c.rejects) != 0 {
-		t.Fatalf("%d events, rejects %v; the file says 28 entries", len(c.events), c.rejects)
+	c := mustParse(t, parsetest.ReadFeed(t, "testdata/abusech-feodo/feed.json"), string(input))
+	if len(c.Events) != 28 || len(c.Rejects) != 0 {
+		t.Fatalf("%d events, rejects %v; the file says 28 entries", len(c.Events), c.Rejects)
 	}
-	if c.lines[0] != 10 || c.lines[27] != 37 {
-		t.Errorf("first and last event at lines %d and %d, want 10 and 37", c.lines[0], c.lines[27])
+	if c.Lines[0] != 10 || c.Lines[27] != 37 {
+		t.Errorf("first and last event at lines %d and %d, want 10 and 37", c.Lines[0], c.Lines[27])
 	}
 }
 
@@ -115,7 +56,7 @@ func TestRowReasons(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := mustParse(t, readFeed(t, "testdata/bad-rows/feed.json"), string(input))
+	c := mustParse(t, parsetest.ReadFeed(t, "testdata/bad-rows/feed.json"), string(input))
 	want := []string{
 		`line 3: column 1 ("ip") → source.ip: "192.0.2.300" is not an IP address`,
 		`line 4: column 2 ("port") → source.port: value "65536": 65536 is outside 0-65535`,
@@ -126,20 +67,20 @@ func TestRowReasons(t *testing.T) {
 		`line 10: the event names nothing`,
 		`line 11: a quoted field is not closed at the end of the report`,
 	}
-	if len(c.rejects) != len(want) {
-		t.Fatalf("rejects:\n%s\nwant %d", strings.Join(c.rejects, "\n"), len(want))
+	if len(c.Rejects) != len(want) {
+		t.Fatalf("rejects:\n%s\nwant %d", strings.Join(c.Rejects, "\n"), len(want))
 	}
 	for i, w := range want {
-		if !strings.HasPrefix(c.rejects[i], w) {
-			t.Errorf("reject\n%s\nwant it to start\n%s", c.rejects[i], w)
+		if !strings.HasPrefix(c.Rejects[i], w) {
+			t.Errorf("reject\n%s\nwant it to start\n%s", c.Rejects[i], w)
 		}
 	}
-	if c.raws[0] != "192.0.2.300,80,2026-03-08 10:00:00,PT," {
-		t.Errorf("raw of a rejected row = %q", c.raws[0])
+	if c.Raws[0] != "192.0.2.300,80,2026-03-08 10:00:00,PT," {
+		t.Errorf("raw of a rejected row = %q", c.Raws[0])
 	}
 	// The stray quote on line 11 costs that row only.
-	if fmt.Sprint(c.lines) != "[2 12 13]" {
-		t.Errorf("events at lines %v, want [2 12 13]", c.lines)
+	if fmt.Sprint(c.Lines) != "[2 12 13]" {
+		t.Errorf("events at lines %v, want [2 12 13]", c.Lines)
 	}
 }
 
@@ -148,12 +89,12 @@ func TestQuoting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := mustParse(t, readFeed(t, "testdata/header-quoting/feed.json"), string(input))
-	if len(c.events) != 3 || len(c.rejects) != 1 {
-		t.Fatalf("events %v\nrejects %v", c.events, c.rejects)
+	c := mustParse(t, parsetest.ReadFeed(t, "testdata/header-quoting/feed.json"), string(input))
+	if len(c.Events) != 3 || len(c.Rejects) != 1 {
+		t.Fatalf("events %v\nrejects %v", c.Events, c.Rejects)
 	}
 	var m []map[string]any
-	for _, ev := range c.events {
+	for _, ev := range c.Events {
 		var x map[string]any
 		json.Unmarshal([]byte(ev), &x)
 		m = append(m, x)
@@ -178,8 +119,8 @@ func TestQuoting(t *testing.T) {
 			t.Errorf("event %d: %s = %q, want %q", ck.i, ck.key, got, ck.want)
 		}
 	}
-	if fmt.Sprint(c.lines) != "[2 3 4]" || !strings.HasPrefix(c.rejects[0], "line 8: classification.type is missing") {
-		t.Errorf("lines %v, rejects %v", c.lines, c.rejects)
+	if fmt.Sprint(c.Lines) != "[2 3 4]" || !strings.HasPrefix(c.Rejects[0], "line 8: classification.type is missing") {
+		t.Errorf("lines %v, rejects %v", c.Lines, c.Rejects)
 	}
 }
 
@@ -277,8 +218,8 @@ func TestHeaderErrors(t *testing.T) {
 	// An empty report (or comments only) has no rows and is no error.
 	for _, input := range []string{"", "# nothing today\n", "\n\n"} {
 		c, err := parseWith(t, f, input)
-		if err != nil || len(c.events)+len(c.rejects) != 0 {
-			t.Errorf("%q: %v %v %v", input, err, c.events, c.rejects)
+		if err != nil || len(c.Events)+len(c.Rejects) != 0 {
+			t.Errorf("%q: %v %v %v", input, err, c.Events, c.Rejects)
 		}
 	}
 }
@@ -334,59 +275,14 @@ func TestLongLine(t *testing.T) {
 		CSV: feed.CSV{Columns: map[string]string{"1": "source.ip", "2": "extra.x"}}}
 	input := "192.0.2.1,ok\n192.0.2.2," + strings.Repeat("x", maxRecordLen) + "\n192.0.2.3,ok\n"
 	c := mustParse(t, f, input)
-	if fmt.Sprint(c.lines) != "[1 3]" || len(c.rejects) != 1 || !strings.HasPrefix(c.rejects[0], "line 2: line is longer than") {
-		t.Errorf("events at %v, rejects %v", c.lines, c.rejects)
+	if fmt.Sprint(c.Lines) != "[1 3]" || len(c.Rejects) != 1 || !strings.HasPrefix(c.Rejects[0], "line 2: line is longer than") {
+		t.Errorf("events at %v, rejects %v", c.Lines, c.Rejects)
 	}
 	// A quoted field open across an overlong line.
 	input = "192.0.2.1,\"open\n" + strings.Repeat("x", maxRecordLen+1) + "\n192.0.2.3,ok\n"
 	c = mustParse(t, f, input)
-	if fmt.Sprint(c.lines) != "[3]" || len(c.rejects) != 2 {
-		t.Errorf("events at %v, rejects %v", c.lines, c.rejects)
-	}
-}
-
-func lines(l []string) string {
-	if len(l) == 0 {
-		return ""
-	}
-	return strings.Join(l, "\n") + "\n"
-}
-
-// golden compares got with the file at path; an absent file means "".
-func golden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if got == "" {
-			os.Remove(path)
-			return
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (run with -update to accept):\n got:\n%s\nwant:\n%s", path, got, want)
-	}
-}
-
-// reread checks that an emitted event is valid JSON that reads back to the
-// same event.
-func reread(t testing.TB, ev string) {
-	t.Helper()
-	if !json.Valid([]byte(ev)) {
-		t.Fatalf("event is not valid JSON: %s", ev)
-	}
-	var back event.Event
-	if err := back.UnmarshalJSON([]byte(ev)); err != nil {
-		t.Fatalf("event does not read back: %v\n%s", err, ev)
-	}
-	if again := string(back.AppendJSON(nil)); again != ev {
-		t.Fatalf("event changes on re-reading:\n%s\n%s", ev, again)
+	if fmt.Sprint(c.Lines) != "[3]" || len(c.Rejects) != 2 {
+		t.Errorf("events at %v, rejects %v", c.Lines, c.Rejects)
 	}
 }
 
@@ -410,16 +306,12 @@ func FuzzParse(f *testing.F) {
 		if Check(fd) != nil {
 			return
 		}
-		c := &collector{}
-		in := parse.Input{R: bytes.NewReader(b), Feed: fd, Now: now}
-		if err := New().Parse(context.Background(), in, c); err != nil {
+		// The Collector checks every event.
+		if _, err := harness.Parse(t, New(), parse.Input{R: bytes.NewReader(b), Feed: fd}, true); err != nil {
 			if header && strings.Contains(err.Error(), "csv.columns") {
 				return // the fuzzed header lacks the columns
 			}
 			t.Fatalf("Parse: %v", err)
-		}
-		for _, ev := range c.events {
-			reread(t, ev)
 		}
 	})
 }
@@ -436,20 +328,7 @@ func BenchmarkParse(b *testing.B) {
 	for range 1000 {
 		all.Write(rows)
 	}
-	data := all.Bytes()
-	f := readFeed(b, "testdata/abusech-feodo/feed.json")
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		in := parse.Input{R: bytes.NewReader(data), Feed: f, Now: now}
-		if err := New().Parse(context.Background(), in, discard{}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	f := parsetest.ReadFeed(b, "testdata/abusech-feodo/feed.json")
+	parsetest.Bench(b, New(), parse.Input{Feed: f, Now: harness.Now}, all.Bytes())
 	b.ReportMetric(float64(1000*bytes.Count(rows, []byte("\n"))), "rows/op")
 }
-
-type discard struct{}
-
-func (discard) Event(*event.Event, int) error   { return nil }
-func (discard) Reject(int, []byte, error) error { return nil }

@@ -2,10 +2,8 @@ package intelmq
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,35 +14,15 @@ import (
 	"github.com/tocsin/tocsin/internal/event"
 	"github.com/tocsin/tocsin/internal/feed"
 	"github.com/tocsin/tocsin/internal/parse"
+	"github.com/tocsin/tocsin/internal/parse/parsetest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+var harness = parsetest.Harness{Now: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}
 
-var now = time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
-
-// collector is a parse.Output that keeps everything it receives.
-type collector struct {
-	events  []string // AppendJSON of each event
-	lines   []int
-	rejects []string // "line N: reason"
-}
-
-func (c *collector) Event(e *event.Event, line int) error {
-	c.events = append(c.events, string(e.AppendJSON(nil)))
-	c.lines = append(c.lines, line)
-	return nil
-}
-
-func (c *collector) Reject(line int, raw []byte, reason error) error {
-	c.rejects = append(c.rejects, fmt.Sprintf("line %d: %s", line, strings.ReplaceAll(reason.Error(), "\n", "; ")))
-	return nil
-}
-
-func parseWith(t testing.TB, f *feed.Feed, input []byte) *collector {
+func parseWith(t testing.TB, f *feed.Feed, input []byte) *parsetest.Collector {
 	t.Helper()
-	c := &collector{}
-	in := parse.Input{R: bytes.NewReader(input), Name: "events.jsonl", Feed: f, Now: now}
-	if err := New().Parse(context.Background(), in, c); err != nil {
+	c, err := harness.Parse(t, New(), parse.Input{R: bytes.NewReader(input), Name: "events.jsonl", Feed: f}, true)
+	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
 	return c
@@ -55,20 +33,11 @@ func builtin() *feed.Feed { return feed.Builtin()["intelmq"] }
 // caseFeed returns the feed of a testdata case: feed.json, else the
 // built-in intelmq feed.
 func caseFeed(t testing.TB, dir string) *feed.Feed {
-	b, err := os.ReadFile(filepath.Join(dir, "feed.json"))
-	if errors.Is(err, os.ErrNotExist) {
+	path := filepath.Join(dir, "feed.json")
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return builtin()
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f feed.Feed
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
-		t.Fatalf("%s/feed.json: %v", dir, err)
-	}
-	return &f
+	return parsetest.ReadFeed(t, path)
 }
 
 func cases(t testing.TB) []string {
@@ -80,18 +49,9 @@ func cases(t testing.TB) []string {
 }
 
 func TestGolden(t *testing.T) {
-	for _, path := range cases(t) {
-		dir := filepath.Dir(path)
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			input, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c := parseWith(t, caseFeed(t, dir), input)
-			golden(t, filepath.Join(dir, "want.jsonl"), lines(c.events))
-			golden(t, filepath.Join(dir, "rejects.txt"), lines(c.rejects))
-		})
-	}
+	parsetest.GoldenDirs(t, "testdata/*/input.*", func(t *testing.T, dir string, input []byte) *parsetest.Collector {
+		return parseWith(t, caseFeed(t, dir), input)
+	})
 }
 
 // TestRoundTrip is the contract of the format: what Write writes, Parse
@@ -105,11 +65,11 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			first := parseWith(t, caseFeed(t, dir), input)
-			if len(first.events) == 0 {
+			if len(first.Events) == 0 {
 				t.Skip("no events")
 			}
 			var written bytes.Buffer
-			for _, ev := range first.events {
+			for _, ev := range first.Events {
 				var e event.Event
 				if err := e.UnmarshalJSON([]byte(ev)); err != nil {
 					t.Fatal(err)
@@ -118,7 +78,7 @@ func TestRoundTrip(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if written.String() != lines(first.events) {
+			if written.String() != parsetest.Lines(first.Events) {
 				t.Errorf("Write differs from AppendJSON:\n%s", written.String())
 			}
 			// Read the export back as another, unconfigured feed would.
@@ -126,10 +86,10 @@ func TestRoundTrip(t *testing.T) {
 				Classification: feed.Classification{Type: "undetermined"}}
 			for _, f := range []*feed.Feed{builtin(), other} {
 				second := parseWith(t, f, written.Bytes())
-				if len(second.rejects) > 0 {
-					t.Errorf("re-reading rejected %v", second.rejects)
+				if len(second.Rejects) > 0 {
+					t.Errorf("re-reading rejected %v", second.Rejects)
 				}
-				if got, want := lines(second.events), lines(first.events); got != want {
+				if got, want := parsetest.Lines(second.Events), parsetest.Lines(first.Events); got != want {
 					t.Errorf("re-read events differ (feed %s):\n got: %s\nwant: %s", f.Name, got, want)
 				}
 			}
@@ -172,11 +132,11 @@ func TestLineDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := parseWith(t, caseFeed(t, "testdata/feed-defaults"), b)
-	if len(c.events) != 4 {
-		t.Fatalf("got %d events, %v", len(c.events), c.rejects)
+	if len(c.Events) != 4 {
+		t.Fatalf("got %d events, %v", len(c.Events), c.Rejects)
 	}
 	var m []map[string]any
-	for _, ev := range c.events {
+	for _, ev := range c.Events {
 		var x map[string]any
 		json.Unmarshal([]byte(ev), &x)
 		m = append(m, x)
@@ -199,10 +159,10 @@ func TestLineDefaults(t *testing.T) {
 	}
 	// A line's own classification replaces the feed's as a whole.
 	if m[2]["classification.taxonomy"] != "malicious-code" || m[2]["classification.identifier"] != nil {
-		t.Errorf("line with a type: %s", c.events[2])
+		t.Errorf("line with a type: %s", c.Events[2])
 	}
 	if m[3]["classification.identifier"] != "own" {
-		t.Errorf("line with a classification: %s", c.events[3])
+		t.Errorf("line with a classification: %s", c.Events[3])
 	}
 }
 
@@ -225,16 +185,16 @@ func TestRejects(t *testing.T) {
 		`line 13: source.port: "x" is not an integer`,
 		`line 14: time.source: "2024-13-01T00:00:00+00:00" is not a date and time`,
 	}
-	if len(c.rejects) != len(want) {
-		t.Fatalf("rejects:\n%s\nwant %d", strings.Join(c.rejects, "\n"), len(want))
+	if len(c.Rejects) != len(want) {
+		t.Fatalf("rejects:\n%s\nwant %d", strings.Join(c.Rejects, "\n"), len(want))
 	}
 	for i, w := range want {
-		if !strings.HasPrefix(c.rejects[i], w) {
-			t.Errorf("reject %q, want it to start %q", c.rejects[i], w)
+		if !strings.HasPrefix(c.Rejects[i], w) {
+			t.Errorf("reject %q, want it to start %q", c.Rejects[i], w)
 		}
 	}
-	if fmt.Sprint(c.lines) != "[1 15]" {
-		t.Errorf("events at lines %v, want [1 15]", c.lines)
+	if fmt.Sprint(c.Lines) != "[1 15]" {
+		t.Errorf("events at lines %v, want [1 15]", c.Lines)
 	}
 }
 
@@ -244,69 +204,40 @@ func TestArrayLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := parseWith(t, builtin(), b)
-	if fmt.Sprint(c.lines) != "[2 21]" || len(c.rejects) != 1 || !strings.HasPrefix(c.rejects[0], "line 17: source.ip") {
-		t.Errorf("events at %v, rejects %v; want [2 21] and one at line 17", c.lines, c.rejects)
+	if fmt.Sprint(c.Lines) != "[2 21]" || len(c.Rejects) != 1 || !strings.HasPrefix(c.Rejects[0], "line 17: source.ip") {
+		t.Errorf("events at %v, rejects %v; want [2 21] and one at line 17", c.Lines, c.Rejects)
 	}
 	broken := parseWith(t, builtin(), []byte("[{\"source.ip\":\"192.0.2.1\"},\n{\"source.ip\": }]"))
-	if len(broken.events) != 1 || len(broken.rejects) != 1 || !strings.Contains(broken.rejects[0], "the JSON array breaks here") {
-		t.Errorf("broken array: %v %v", broken.events, broken.rejects)
+	if len(broken.Events) != 1 || len(broken.Rejects) != 1 || !strings.Contains(broken.Rejects[0], "the JSON array breaks here") {
+		t.Errorf("broken array: %v %v", broken.Events, broken.Rejects)
 	}
 	open := parseWith(t, builtin(), []byte("[{\"source.ip\":\"192.0.2.1\"}"))
-	if len(open.events) != 1 || len(open.rejects) != 1 || !strings.Contains(open.rejects[0], "not closed") {
-		t.Errorf("unclosed array: %v %v", open.events, open.rejects)
+	if len(open.Events) != 1 || len(open.Rejects) != 1 || !strings.Contains(open.Rejects[0], "not closed") {
+		t.Errorf("unclosed array: %v %v", open.Events, open.Rejects)
 	}
 }
 
 func TestEmptyAndBOM(t *testing.T) {
 	for _, input := range []string{"", "\n\n", "\uFEFF", "   \n  "} {
 		c := parseWith(t, builtin(), []byte(input))
-		if len(c.events)+len(c.rejects) != 0 {
-			t.Errorf("%q: %v %v", input, c.events, c.rejects)
+		if len(c.Events)+len(c.Rejects) != 0 {
+			t.Errorf("%q: %v %v", input, c.Events, c.Rejects)
 		}
 	}
 	c := parseWith(t, builtin(), []byte("\uFEFF{\"source.ip\":\"192.0.2.1\"}\r\n"))
-	if len(c.events) != 1 {
-		t.Errorf("line after a BOM: %v", c.rejects)
+	if len(c.Events) != 1 {
+		t.Errorf("line after a BOM: %v", c.Rejects)
 	}
 }
 
 func TestLongLine(t *testing.T) {
 	input := `{"source.ip":"192.0.2.1","extra.x":"` + strings.Repeat("x", maxLineLen) + "\"}\n" + `{"source.ip":"192.0.2.2"}`
 	c := parseWith(t, builtin(), []byte(input))
-	if len(c.events) != 1 || len(c.rejects) != 1 || !strings.HasPrefix(c.rejects[0], "line 1: line is longer") {
-		t.Errorf("long line: %d events, rejects %v", len(c.events), c.rejects)
+	if len(c.Events) != 1 || len(c.Rejects) != 1 || !strings.HasPrefix(c.Rejects[0], "line 1: line is longer") {
+		t.Errorf("long line: %d events, rejects %v", len(c.Events), c.Rejects)
 	}
-	if c.lines[0] != 2 {
-		t.Errorf("event after the long line at line %d, want 2", c.lines[0])
-	}
-}
-
-func lines(l []string) string {
-	if len(l) == 0 {
-		return ""
-	}
-	return strings.Join(l, "\n") + "\n"
-}
-
-// golden compares got with the file at path; an absent file means "".
-func golden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if got == "" {
-			os.Remove(path)
-			return
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (run with -update to accept):\n got:\n%s\nwant:\n%s", path, got, want)
+	if c.Lines[0] != 2 {
+		t.Errorf("event after the long line at line %d, want 2", c.Lines[0])
 	}
 }
 
@@ -319,25 +250,13 @@ func FuzzParse(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		c := &collector{}
-		in := parse.Input{R: bytes.NewReader(b), Feed: builtin(), Now: now}
-		if err := New().Parse(context.Background(), in, c); err != nil {
-			t.Fatalf("Parse: %v", err)
-		}
-		for _, ev := range c.events {
-			if !json.Valid([]byte(ev)) {
-				t.Fatalf("event is not valid JSON: %s", ev)
-			}
-			var back event.Event
-			if err := back.UnmarshalJSON([]byte(ev)); err != nil {
-				t.Fatalf("event does not read back: %v\n%s", err, ev)
-			}
-		}
+		// The Collector checks that every event reads back to itself.
+		c := parseWith(t, builtin(), b)
 		// The written events read back to themselves.
-		if len(c.events) > 0 {
-			again := parseWith(t, builtin(), []byte(lines(c.events)))
-			if lines(again.events) != lines(c.events) {
-				t.Fatalf("round trip differs:\n%s\n%s", lines(c.events), lines(again.events))
+		if len(c.Events) > 0 {
+			again := parseWith(t, builtin(), []byte(parsetest.Lines(c.Events)))
+			if parsetest.Lines(again.Events) != parsetest.Lines(c.Events) {
+				t.Fatalf("round trip differs:\n%s\n%s", parsetest.Lines(c.Events), parsetest.Lines(again.Events))
 			}
 		}
 	})
@@ -348,16 +267,7 @@ func BenchmarkParse(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	data := bytes.Repeat(input, 1000)
-	f := builtin()
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		in := parse.Input{R: bytes.NewReader(data), Feed: f, Now: now}
-		if err := New().Parse(context.Background(), in, discard{}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	harness.Bench(b, New(), "intelmq", "", bytes.Repeat(input, 1000))
 	b.ReportMetric(3000, "events/op")
 }
 
@@ -378,11 +288,6 @@ func BenchmarkWrite(b *testing.B) {
 	}
 }
 
-type discard struct{}
-
-func (discard) Event(*event.Event, int) error   { return nil }
-func (discard) Reject(int, []byte, error) error { return nil }
-
 type discardWriter struct{}
 
 func (discardWriter) Write(p []byte) (int, error) { return len(p), nil }
@@ -396,15 +301,15 @@ func TestEmptyValuesAreAbsent(t *testing.T) {
 		`{"source.ip":"192.0.2.1","feed":{"name":null},"classification.type":""}`,
 	} {
 		c := parseWith(t, builtin(), []byte(line))
-		if len(c.events) != 1 {
-			t.Fatalf("%s: rejected %v", line, c.rejects)
+		if len(c.Events) != 1 {
+			t.Fatalf("%s: rejected %v", line, c.Rejects)
 		}
-		if !strings.Contains(c.events[0], `"feed.name":"intelmq"`) || !strings.Contains(c.events[0], `"classification.type":"undetermined"`) {
-			t.Errorf("%s: got %s", line, c.events[0])
+		if !strings.Contains(c.Events[0], `"feed.name":"intelmq"`) || !strings.Contains(c.Events[0], `"classification.type":"undetermined"`) {
+			t.Errorf("%s: got %s", line, c.Events[0])
 		}
-		again := parseWith(t, builtin(), []byte(c.events[0]))
-		if len(again.events) != 1 || again.events[0] != c.events[0] {
-			t.Errorf("%s: does not read back the same: %v", line, again.events)
+		again := parseWith(t, builtin(), []byte(c.Events[0]))
+		if len(again.Events) != 1 || again.Events[0] != c.Events[0] {
+			t.Errorf("%s: does not read back the same: %v", line, again.Events)
 		}
 	}
 }

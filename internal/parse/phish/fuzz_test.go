@@ -4,7 +4,7 @@ import "testing"
 
 // FuzzParsers runs both parsers on the same input: none may panic, and
 // every event must be valid IntelMQ JSON that reads back to itself
-// (checked by collector).
+// (checked by parsetest.Collector).
 func FuzzParsers(f *testing.F) {
 	// Short seeds: with whole fixture files as seeds the fuzzer crawls.
 	f.Add([]byte("phish_id,url,phish_detail_url,submission_time,verified,verification_time,online,target\n7019668,\"http://192.0.2.7/a,b?x=\"\"2\"\"\",http://www.phishtank.com/phish_detail.php?phish_id=7019668,2021-03-14T07:30:00+00:00,yes,2021-03-14T07:36:16+00:00,no,\"eBay, Inc.\"\n"))
@@ -12,7 +12,7 @@ func FuzzParsers(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, format := range Formats {
 			p, _ := New(format)
-			_, _ = runParser(t, p, format, "fuzz", data, true)
+			_, _ = harness.Run(t, p, format, "fuzz", data, true)
 		}
 	})
 }

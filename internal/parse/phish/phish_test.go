@@ -4,17 +4,21 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tocsin/tocsin/internal/parse"
+	"github.com/tocsin/tocsin/internal/parse/parsetest"
 )
 
+var harness = parsetest.Harness{Now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+
 func TestGolden(t *testing.T) {
-	runGolden(t, []goldenCase{
-		{"openphish-intelmq", "intelmq/parsers@d624988/openphish/feed.txt", OpenPhish(), "openphish", 2, 0},
-		{"phishtank", "testdata/phishtank.csv", PhishTank(), "phishtank", 3, 3},
+	harness.Golden(t, []parsetest.Case{
+		{Name: "openphish-intelmq", Sample: "intelmq/parsers@d624988/openphish/feed.txt", Parser: OpenPhish(), Feed: "openphish", Events: 2},
+		{Name: "phishtank", Sample: "testdata/phishtank.csv", Parser: PhishTank(), Feed: "phishtank", Events: 3, Rejects: 3},
 		// 14 URLs have a '%' that starts no escape ("/xx..%A"), which
 		// event.NormURL (net/url) refuses.
-		{"", "phishtank/phishtank_verified_online.2021-03-14.csv", PhishTank(), "phishtank", 11330, 0},
+		{Sample: "phishtank/phishtank_verified_online.2021-03-14.csv", Parser: PhishTank(), Feed: "phishtank", Events: 11330},
 	})
 }
 
@@ -47,13 +51,13 @@ func TestRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := runParser(t, tt.parser, tt.feed, "x", []byte(tt.input), true)
+			c, err := harness.Run(t, tt.parser, tt.feed, "x", []byte(tt.input), true)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := c.rejected.String()
-			if c.events != 1 || c.rejects != 1 || !strings.HasPrefix(got, "line 2: ") && !strings.HasPrefix(got, "line 3: ") {
-				t.Fatalf("%d events, %d rejects %q", c.events, c.rejects, got)
+			got := c.Rejected()
+			if c.NEvents != 1 || len(c.Rejects) != 1 || !strings.HasPrefix(got, "line 2: ") && !strings.HasPrefix(got, "line 3: ") {
+				t.Fatalf("%d events, %d rejects %q", c.NEvents, len(c.Rejects), got)
 			}
 			for _, s := range tt.reason {
 				if !strings.Contains(got, s) {
@@ -68,9 +72,9 @@ func TestNotTheFormat(t *testing.T) {
 	html := "<!DOCTYPE html>\n<html><body>Access denied</body></html>\n"
 	for _, f := range Formats {
 		p, _ := New(f)
-		c, err := runParser(t, p, f, "x", []byte(html), false)
-		if !errors.Is(err, ErrFormat) || c.events+c.rejects != 0 {
-			t.Errorf("%s: err = %v, %d events, %d rejects; want ErrFormat alone", f, err, c.events, c.rejects)
+		c, err := harness.Run(t, p, f, "x", []byte(html), false)
+		if !errors.Is(err, ErrFormat) || c.NEvents+len(c.Rejects) != 0 {
+			t.Errorf("%s: err = %v, %d events, %d rejects; want ErrFormat alone", f, err, c.NEvents, len(c.Rejects))
 		}
 	}
 }

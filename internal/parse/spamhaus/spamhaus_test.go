@@ -1,24 +1,26 @@
 package spamhaus
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tocsin/tocsin/internal/feed"
 	"github.com/tocsin/tocsin/internal/parse"
+	"github.com/tocsin/tocsin/internal/parse/parsetest"
 )
+
+var harness = parsetest.Harness{Now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 
 func TestGolden(t *testing.T) {
 	const dir = "intelmq/parsers@d624988/spamhaus/"
-	runGolden(t, []goldenCase{
-		{"drop", dir + "drop.txt", DROP(), "spamhaus-drop", 2, 0},
-		{"drop-lasso", dir + "drop.lasso", DROP(), "spamhaus-drop", 10, 0},
-		{"asndrop", dir + "asndrop.txt", DROP(), "spamhaus-drop", 2, 0},
-		{"drop-v4-json", "testdata/drop_v4.json", DROP(), "spamhaus-drop", 3, 3},
-		{"asndrop-json", "testdata/asndrop.json", DROP(), "spamhaus-drop", 3, 2},
+	harness.Golden(t, []parsetest.Case{
+		{Name: "drop", Sample: dir + "drop.txt", Parser: DROP(), Feed: "spamhaus-drop", Events: 2},
+		{Name: "drop-lasso", Sample: dir + "drop.lasso", Parser: DROP(), Feed: "spamhaus-drop", Events: 10},
+		{Name: "asndrop", Sample: dir + "asndrop.txt", Parser: DROP(), Feed: "spamhaus-drop", Events: 2},
+		{Name: "drop-v4-json", Sample: "testdata/drop_v4.json", Parser: DROP(), Feed: "spamhaus-drop", Events: 3, Rejects: 3},
+		{Name: "asndrop-json", Sample: "testdata/asndrop.json", Parser: DROP(), Feed: "spamhaus-drop", Events: 3, Rejects: 2},
 	})
 }
 
@@ -46,13 +48,13 @@ func TestRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := runParser(t, DROP(), "spamhaus-drop", "x", []byte(tt.input), true)
+			c, err := harness.Run(t, DROP(), "spamhaus-drop", "x", []byte(tt.input), true)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := c.rejected.String()
-			if c.rejects != 1 || c.events != 1 || !strings.HasPrefix(got, "line 4: ") {
-				t.Fatalf("%d events, %d rejects %q; want 1 event and a reject at line 4", c.events, c.rejects, got)
+			got := c.Rejected()
+			if len(c.Rejects) != 1 || c.NEvents != 1 || !strings.HasPrefix(got, "line 4: ") {
+				t.Fatalf("%d events, %d rejects %q; want 1 event and a reject at line 4", c.NEvents, len(c.Rejects), got)
 			}
 			for _, s := range tt.reason {
 				if !strings.Contains(got, s) {
@@ -65,9 +67,9 @@ func TestRejects(t *testing.T) {
 
 func TestNotTheFormat(t *testing.T) {
 	for _, in := range []string{"<!DOCTYPE html>\n<html></html>\n", "first_seen_utc,dst_ip\n"} {
-		c, err := runParser(t, DROP(), "spamhaus-drop", "x", []byte(in), false)
-		if !errors.Is(err, ErrFormat) || c.events+c.rejects != 0 {
-			t.Errorf("%q: err = %v, %d events, %d rejects; want ErrFormat alone", in, err, c.events, c.rejects)
+		c, err := harness.Run(t, DROP(), "spamhaus-drop", "x", []byte(in), false)
+		if !errors.Is(err, ErrFormat) || c.NEvents+len(c.Rejects) != 0 {
+			t.Errorf("%q: err = %v, %d events, %d rejects; want ErrFormat alone", in, err, c.NEvents, len(c.Rejects))
 		}
 	}
 }
@@ -75,14 +77,13 @@ func TestNotTheFormat(t *testing.T) {
 // TestClassificationDefault checks that a feed without a classification
 // gets IntelMQ's, and that the built-in feed's wins over it.
 func TestClassificationDefault(t *testing.T) {
-	c, err := runParser(t, DROP(), "spamhaus-drop", "x", []byte("192.0.2.0/24 ; SBL1\n"), true)
-	if err != nil || !strings.Contains(c.json.String(), `"classification.type":"blacklist"`) {
-		t.Errorf("built-in feed: err %v, %s", err, c.json.String())
+	c, err := harness.Run(t, DROP(), "spamhaus-drop", "x", []byte("192.0.2.0/24 ; SBL1\n"), true)
+	if err != nil || !strings.Contains(c.JSON(), `"classification.type":"blacklist"`) {
+		t.Errorf("built-in feed: err %v, %s", err, c.JSON())
 	}
 	own := &feed.Feed{Name: "my-drop", Format: "spamhaus-drop"}
-	c = &collector{t: t, keep: true}
-	in := parse.Input{R: bytes.NewReader([]byte("192.0.2.0/24 ; SBL1\n")), Feed: own, Now: testNow}
-	if err := DROP().Parse(context.Background(), in, c); err != nil || !strings.Contains(c.json.String(), `"classification.taxonomy":"abusive-content","classification.type":"spam"`) {
-		t.Errorf("feed without classification: err %v, %s", err, c.json.String())
+	c, err = harness.Parse(t, DROP(), parse.Input{R: strings.NewReader("192.0.2.0/24 ; SBL1\n"), Feed: own}, true)
+	if err != nil || !strings.Contains(c.JSON(), `"classification.taxonomy":"abusive-content","classification.type":"spam"`) {
+		t.Errorf("feed without classification: err %v, %s", err, c.JSON())
 	}
 }
