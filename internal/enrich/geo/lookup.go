@@ -142,10 +142,10 @@ func (db *DB) find(a netip.Addr, exact bool) (rec uint32, bits int, err error) {
 // dataOffset turns terminal record rec (not nodeCount) into an offset in the
 // data section.
 func (db *DB) dataOffset(rec uint32) (int, error) {
-	off := uint64(rec) - uint64(db.nodeCount) - separatorBytes
 	if uint64(rec) < uint64(db.nodeCount)+separatorBytes {
 		return 0, db.formatErr(-1, "search tree: record value %d points into the 16-byte data section separator (node_count %d)", rec, db.nodeCount)
 	}
+	off := uint64(rec) - uint64(db.nodeCount) - separatorBytes
 	if off >= uint64(len(db.data)) {
 		return 0, db.formatErr(-1, "search tree: record value %d points to data section offset %d, past its end (%d bytes)", rec, off, len(db.data))
 	}

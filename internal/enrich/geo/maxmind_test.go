@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -391,4 +392,27 @@ func TestJumpTables(t *testing.T) {
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// A DB is read-only after Open: lookups from many goroutines (run with
+// -race).
+func TestConcurrentLookups(t *testing.T) {
+	db := testdata(t, "GeoIP2-Country-Test.mmdb")
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 2000 {
+				a := netip.AddrFrom4([4]byte{89, 160, 20, byte(112 + (i+g)%16)})
+				if cc, ok, err := db.Country(a); cc != "SE" || !ok || err != nil {
+					t.Errorf("%s: %q, %v, %v", a, cc, ok, err)
+					return
+				}
+				if _, err := db.Lookup(a); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -11,8 +11,8 @@ import (
 // points to decodes within the bounds of the section, within the nesting
 // and size limits, with valid UTF-8 strings and string map keys. It returns
 // the first problem found, a *FormatError. Verify reads every node, so it
-// takes time in proportion to the file (tens of milliseconds for a country
-// database).
+// takes time in proportion to the file: about 0.1 s for the 7.8 MB
+// ip-location-db country file.
 func (db *DB) Verify() error {
 	for i := len(db.tree); i < db.dataStart; i++ {
 		if db.buf[i] != 0 {
