@@ -36,7 +36,7 @@ lint:
 
 # Figures from real data; BENCHMARKS.md keeps the latest. Needs ../shared/data.
 bench: build services
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/parse/... ./internal/event/... ./internal/ingest/...
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/parse/... ./internal/event/... ./internal/ingest/... ./internal/enrich/... ./internal/constituency/...
 	./$(BIN) bench ingest --rows 1000000 --shared $(SHARED)
 
 # A minute of fuzzing for every Fuzz test.
