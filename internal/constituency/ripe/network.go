@@ -69,32 +69,52 @@ func parseAddr(s string, abbrev bool) (netip.Addr, error) {
 		}
 		return a, nil
 	}
+	if abbrev {
+		return parseIPv4Abbrev(s)
+	}
+	return parseIPv4(s)
+}
+
+// parseIPv4 parses a dotted quad whose octets may have leading zeros.
+func parseIPv4[T string | []byte](s T) (netip.Addr, error) {
 	var b [4]byte
-	n := 0
-	for part := range strings.SplitSeq(s, ".") {
-		if n == 4 {
-			return netip.Addr{}, fmt.Errorf("bad IPv4 address %q: more than 4 parts", s)
-		}
-		if part == "" || len(part) > 3 {
-			return netip.Addr{}, fmt.Errorf("bad IPv4 address %q", s)
-		}
-		v := 0
-		for _, c := range []byte(part) {
-			if c < '0' || c > '9' {
+	n, v, digits := 0, 0, 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == '.' {
+			if n == 4 {
+				return netip.Addr{}, fmt.Errorf("bad IPv4 address %q: more than 4 parts", s)
+			}
+			if digits == 0 || digits > 3 {
 				return netip.Addr{}, fmt.Errorf("bad IPv4 address %q", s)
 			}
-			v = v*10 + int(c-'0')
+			if v > 255 {
+				return netip.Addr{}, fmt.Errorf("bad IPv4 address %q: %d is above 255", s, v)
+			}
+			b[n] = byte(v)
+			n, v, digits = n+1, 0, 0
+			continue
 		}
-		if v > 255 {
-			return netip.Addr{}, fmt.Errorf("bad IPv4 address %q: %s is above 255", s, part)
+		c := s[i]
+		if c < '0' || c > '9' {
+			return netip.Addr{}, fmt.Errorf("bad IPv4 address %q", s)
 		}
-		b[n] = byte(v)
-		n++
+		v = v*10 + int(c-'0')
+		digits++
 	}
-	if n < 4 && !abbrev {
+	if n != 4 {
 		return netip.Addr{}, fmt.Errorf("bad IPv4 address %q: fewer than 4 parts", s)
 	}
 	return netip.AddrFrom4(b), nil
+}
+
+// parseIPv4Abbrev parses an IPv4 address whose trailing octets may be left
+// out, as in LACNIC's prefixes ("24.232" = 24.232.0.0).
+func parseIPv4Abbrev(s string) (netip.Addr, error) {
+	parts := strings.Count(s, ".") + 1
+	if parts > 4 {
+		return netip.Addr{}, fmt.Errorf("bad IPv4 address %q: more than 4 parts", s)
+	}
+	return parseIPv4(s + strings.Repeat(".0", 4-parts))
 }
 
 // u128 is an address as a number: hi and lo halves (IPv4 in lo).
@@ -164,6 +184,11 @@ func pow2(k int) u128 {
 // last (both included) exactly, in address order: at most 62 for IPv4,
 // 254 for IPv6.
 func RangePrefixes(first, last netip.Addr) ([]netip.Prefix, error) {
+	return AppendRangePrefixes(nil, first, last)
+}
+
+// AppendRangePrefixes is RangePrefixes appending to dst.
+func AppendRangePrefixes(dst []netip.Prefix, first, last netip.Addr) ([]netip.Prefix, error) {
 	if !first.IsValid() || !last.IsValid() {
 		return nil, errors.New("invalid address")
 	}
@@ -178,7 +203,7 @@ func RangePrefixes(first, last netip.Addr) ([]netip.Prefix, error) {
 	}
 	bitLen := first.BitLen()
 	a, b := toU128(first), toU128(last)
-	var ps []netip.Prefix
+	ps := dst
 	for {
 		// The block at a is as large as a's alignment allows and no larger
 		// than what is left: 2^k - 1 <= b - a.

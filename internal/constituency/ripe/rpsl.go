@@ -174,7 +174,7 @@ func (r *Reader) next() (o *Object, skipped bool, err error) {
 		}
 		if c := line[0]; c == ' ' || c == '\t' || c == '+' {
 			if !inObject {
-				if len(bytes.Trim(line, " \t")) == 0 {
+				if len(trimSpace(line)) == 0 {
 					continue // white space between objects
 				}
 				inObject = true
@@ -372,7 +372,19 @@ func cleanValue(v []byte) []byte {
 	if i := bytes.IndexByte(v, '#'); i >= 0 {
 		v = v[:commentStart(v, i)]
 	}
-	return bytes.Trim(v, " \t")
+	return trimSpace(v)
+}
+
+// trimSpace removes spaces and tabs around v.
+func trimSpace(v []byte) []byte {
+	i, j := 0, len(v)
+	for i < j && (v[i] == ' ' || v[i] == '\t') {
+		i++
+	}
+	for j > i && (v[j-1] == ' ' || v[j-1] == '\t') {
+		j--
+	}
+	return v[i:j]
 }
 
 // commentStart returns where the comment starts in v, given the first '#'

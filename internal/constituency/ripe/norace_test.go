@@ -1,0 +1,5 @@
+//go:build !race
+
+package ripe
+
+const raceEnabled = false
