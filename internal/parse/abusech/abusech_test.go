@@ -29,14 +29,7 @@ func TestGolden(t *testing.T) {
 }
 
 func TestNew(t *testing.T) {
-	for _, f := range Formats {
-		if p, ok := New(f); !ok || p == nil {
-			t.Errorf("New(%q) = %v, %v", f, p, ok)
-		}
-	}
-	if _, ok := New("shadowserver"); ok {
-		t.Error(`New("shadowserver") claims a format of another package`)
-	}
+	parsetest.CheckNew(t, New, Formats, "shadowserver")
 }
 
 // TestRejects checks that bad rows are rejected with a reason that names

@@ -48,14 +48,7 @@ func TestGolden(t *testing.T) {
 }
 
 func TestNew(t *testing.T) {
-	for _, f := range Formats {
-		if p, ok := New(f); !ok || p == nil {
-			t.Errorf("New(%q) = %v, %v", f, p, ok)
-		}
-	}
-	if _, ok := New("openphish"); ok {
-		t.Error(`New("openphish") claims a format of another package`)
-	}
+	parsetest.CheckNew(t, New, Formats, "openphish")
 }
 
 func TestListConfig(t *testing.T) {

@@ -309,6 +309,20 @@ func ReadFeed(t testing.TB, path string) *feed.Feed {
 	return &f
 }
 
+// CheckNew checks a parser package's New: it knows every one of formats,
+// and not other, a format of another package.
+func CheckNew(t *testing.T, newParser func(format string) (parse.Parser, bool), formats []string, other string) {
+	t.Helper()
+	for _, f := range formats {
+		if p, ok := newParser(f); !ok || p == nil {
+			t.Errorf("New(%q) = %v, %v", f, p, ok)
+		}
+	}
+	if _, ok := newParser(other); ok {
+		t.Errorf("New(%q) claims a format of another package", other)
+	}
+}
+
 // Count is a parse.Output that counts and keeps nothing.
 type Count struct{ Events, Rejects int }
 

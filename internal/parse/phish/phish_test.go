@@ -23,14 +23,7 @@ func TestGolden(t *testing.T) {
 }
 
 func TestNew(t *testing.T) {
-	for _, f := range Formats {
-		if p, ok := New(f); !ok || p == nil {
-			t.Errorf("New(%q) = %v, %v", f, p, ok)
-		}
-	}
-	if _, ok := New("list"); ok {
-		t.Error(`New("list") claims a format of another package`)
-	}
+	parsetest.CheckNew(t, New, Formats, "list")
 }
 
 func TestRejects(t *testing.T) {

@@ -25,12 +25,7 @@ func TestGolden(t *testing.T) {
 }
 
 func TestNew(t *testing.T) {
-	if p, ok := New("spamhaus-drop"); !ok || p == nil {
-		t.Errorf(`New("spamhaus-drop") = %v, %v`, p, ok)
-	}
-	if _, ok := New("feodo"); ok {
-		t.Error(`New("feodo") claims a format of another package`)
-	}
+	parsetest.CheckNew(t, New, Formats, "feodo")
 }
 
 func TestRejects(t *testing.T) {
