@@ -18,6 +18,7 @@
 package asn
 
 import (
+	"fmt"
 	"net/netip"
 	"sort"
 )
@@ -36,44 +37,59 @@ type Result struct {
 	Name string
 }
 
-// rangeBits in a segment's meta marks a segment taken from a range: its
-// Result.Prefix is computed from the segment's bounds.
+// rangeBits as a segment's prefix length marks a segment taken from a
+// range: its Result.Prefix is computed from the segment's bounds.
 const rangeBits = 0xff
 
-// maxRecords bounds the distinct (ASN, name) pairs of a table: a segment
-// keeps its record number in the top 24 bits of meta.
+// maxRecords bounds the distinct (ASN, name) pairs of a table: a snapshot
+// keeps a segment's record number in the top 24 bits of a uint32.
 const maxRecords = 1 << 24
+
+// maxName bounds the length of an AS name in bytes; longer names are cut.
+const maxName = 1<<16 - 1
 
 // A Table maps addresses to origin ASes. Build or ReadTable make one; the
 // zero Table is empty. A Table is never modified and is safe for concurrent
 // use.
 //
 // Each family is a sorted array of disjoint segments: start4[i] is the first
-// address of segment i and seg4[i] holds its last address and meta (record
-// number << 8 | prefix length, or rangeBits). index4[k] is the first segment
-// whose start is at or above k<<16, so a lookup searches only the segments
-// that start in the address's /16 (for IPv6: the first 16 bits).
+// address of segment i, and seg4[i] holds its last address and all a lookup
+// returns, so that a lookup touches the starts and then one segment; seg6
+// holds its start too.
+// index4[k] is the first segment whose start is at or above k<<16, so an
+// IPv4 lookup searches only the segments that start in the address's /16
+// (249 at most in the full table). IPv6 segments crowd into a few /16s (one
+// /16 holds 17,579 of 103,197, one /48 1,294), so an IPv6 lookup searches
+// a static B-tree of the starts' first halves instead (see stree).
 type Table struct {
 	start4 []uint32
 	seg4   []seg4
 	index4 []uint32
 
-	start6 []u128
-	seg6   []seg6
-	index6 []uint32
+	seg6  []seg6
+	tree6 stree // over seg6[i].start.hi
 
-	recs  []record // sorted by ASN, then name
-	names string   // every distinct name once; records slice it
+	recs  []record // the distinct (ASN, name) pairs, sorted by ASN, then name
+	names string   // every distinct name once; records and segments slice it
 }
 
+// seg4 is an IPv4 segment without its start.
 type seg4 struct {
 	last uint32
-	meta uint32
+	asn  uint32
+	off  uint32 // the name is names[off : off+n]
+	n    uint16
+	bits uint8 // prefix length, or rangeBits
 }
 
+// seg6 is an IPv6 segment.
 type seg6 struct {
-	last u128
-	meta uint32
+	start u128
+	last  u128
+	asn   uint32
+	off   uint32
+	n     uint16
+	bits  uint8
 }
 
 type record struct {
@@ -84,7 +100,7 @@ type record struct {
 
 // Len returns the number of IPv4 and IPv6 segments: address ranges that
 // map to one AS after overlaps are resolved and neighbours merged.
-func (t *Table) Len() (v4, v6 int) { return len(t.start4), len(t.start6) }
+func (t *Table) Len() (v4, v6 int) { return len(t.start4), len(t.seg6) }
 
 // Lookup returns the origin AS of a. It reports false when no entry covers
 // a (not routed, private or unknown address space) or a is invalid. An
@@ -105,71 +121,85 @@ func (t *Table) lookup4(x uint32) (Result, bool) {
 	if len(t.index4) != 1<<16+1 {
 		return Result{}, false
 	}
-	k := x >> 16
-	lo, hi := int(t.index4[k]), int(t.index4[k+1])
 	starts := t.start4
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if starts[m] <= x {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	i := lo - 1
+	i := lastAtMost(starts, int(t.index4[x>>16]), int(t.index4[x>>16+1]), x)
 	if i < 0 || i >= len(t.seg4) {
 		return Result{}, false
 	}
-	s := t.seg4[i]
+	s := &t.seg4[i]
 	if x > s.last {
 		return Result{}, false
 	}
-	rec := t.recs[s.meta>>8]
-	n := int(s.meta & 0xff)
+	n := int(s.bits)
 	if n == rangeBits {
 		n = cidrBits4(x, starts[i], s.last)
 	}
 	p := x &^ (^uint32(0) >> n)
 	return Result{
-		ASN:    rec.asn,
+		ASN:    s.asn,
 		Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(p >> 24), byte(p >> 16), byte(p >> 8), byte(p)}), n),
-		Name:   t.names[rec.off : rec.off+rec.n],
+		Name:   t.names[s.off : s.off+uint32(s.n)],
 	}, true
 }
 
 func (t *Table) lookup6(x u128) (Result, bool) {
-	if len(t.index6) != 1<<16+1 {
-		return Result{}, false
-	}
-	k := x.hi >> 48
-	lo, hi := int(t.index6[k]), int(t.index6[k+1])
-	starts := t.start6
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if s := starts[m]; s.hi < x.hi || s.hi == x.hi && s.lo <= x.lo {
-			lo = m + 1
-		} else {
-			hi = m
+	// Search the first halves of the starts, then, in the rare case that
+	// segments start inside the address's /64, all of the starts.
+	segs := t.seg6
+	i := t.tree6.search(x.hi)
+	if i >= 0 && i < len(segs) && segs[i].start.hi == x.hi && x.lo < segs[i].start.lo {
+		lo, hi := 0, i
+		for lo < hi {
+			m := int(uint(lo+hi) >> 1)
+			if !x.less(segs[m].start) {
+				lo = m + 1
+			} else {
+				hi = m
+			}
 		}
+		i = lo - 1
 	}
-	i := lo - 1
-	if i < 0 || i >= len(t.seg6) {
+	if i < 0 || i >= len(segs) {
 		return Result{}, false
 	}
-	s := &t.seg6[i]
+	s := &segs[i]
 	if s.last.less(x) {
 		return Result{}, false
 	}
-	rec := t.recs[s.meta>>8]
-	n := int(s.meta & 0xff)
+	n := int(s.bits)
 	if n == rangeBits {
-		n = cidrBits6(x, starts[i], s.last)
+		n = cidrBits6(x, s.start, s.last)
 	}
 	return Result{
-		ASN:    rec.asn,
+		ASN:    s.asn,
 		Prefix: netip.PrefixFrom(x.mask(n).addr6(), n),
-		Name:   t.names[rec.off : rec.off+rec.n],
+		Name:   t.names[s.off : s.off+uint32(s.n)],
 	}, true
+}
+
+// lastAtMost returns the last index i in [lo-1, hi) with keys[i] <= x, or
+// -1. The caller knows that keys[lo-1] < x when lo > 0 and that keys[hi] >
+// x when hi < len(keys): lo and hi come from a first-level index. The
+// search has no data-dependent branch, so it costs the same everywhere.
+func lastAtMost(keys []uint32, lo, hi int, x uint32) int {
+	if lo >= hi {
+		return lo - 1
+	}
+	base := lo - 1
+	if base < 0 {
+		if keys[0] > x {
+			return -1
+		}
+		base = 0
+	}
+	for n := hi - base; n > 1; {
+		half := n >> 1
+		if keys[base+half] <= x {
+			base += half
+		}
+		n -= half
+	}
+	return base
 }
 
 // Name returns a name of the AS asn as the table's sources gave it, or ""
@@ -185,9 +215,47 @@ func (t *Table) Name(asn uint32) string {
 	return ""
 }
 
-// buildIndex fills index4 and index6 from the segment starts.
-func (t *Table) buildIndex() {
-	t.index4, t.index6 = nil, nil
+// assemble completes t from its records and names and the segments of
+// each family given as starts (already in t), last addresses and metas
+// (record number << 8 | prefix length or rangeBits). It checks everything a
+// lookup relies on, so that a damaged snapshot is an error rather than a
+// table that misbehaves, and builds the indexes.
+func (t *Table) assemble(last4, meta4 []uint32, start6, last6 []u128, meta6 []uint32) error {
+	for i, r := range t.recs {
+		if r.asn == 0 || uint64(r.off)+uint64(r.n) > uint64(len(t.names)) || r.n > maxName {
+			return fmt.Errorf("record %d out of range", i)
+		}
+		if i > 0 && r.asn < t.recs[i-1].asn {
+			return fmt.Errorf("records out of order at %d", i)
+		}
+	}
+	t.seg4 = make([]seg4, len(t.start4))
+	for i, s := range t.start4 {
+		last, meta := last4[i], meta4[i]
+		if last < s || i > 0 && s <= last4[i-1] {
+			return fmt.Errorf("IPv4 segment %d out of order", i)
+		}
+		bits, rec := meta&0xff, meta>>8
+		if int(rec) >= len(t.recs) || bits > 32 && bits != rangeBits {
+			return fmt.Errorf("IPv4 segment %d: bad record or prefix length", i)
+		}
+		r := t.recs[rec]
+		t.seg4[i] = seg4{last: last, asn: r.asn, off: r.off, n: uint16(r.n), bits: uint8(bits)}
+	}
+	t.seg6 = make([]seg6, len(start6))
+	for i, s := range start6 {
+		last, meta := last6[i], meta6[i]
+		if last.less(s) || i > 0 && !last6[i-1].less(s) {
+			return fmt.Errorf("IPv6 segment %d out of order", i)
+		}
+		bits, rec := meta&0xff, meta>>8
+		if int(rec) >= len(t.recs) || bits > 128 && bits != rangeBits {
+			return fmt.Errorf("IPv6 segment %d: bad record or prefix length", i)
+		}
+		r := t.recs[rec]
+		t.seg6[i] = seg6{start: s, last: last, asn: r.asn, off: r.off, n: uint16(r.n), bits: uint8(bits)}
+	}
+	t.index4 = nil
 	if len(t.start4) > 0 {
 		t.index4 = make([]uint32, 1<<16+1)
 		i := 0
@@ -199,15 +267,29 @@ func (t *Table) buildIndex() {
 		}
 		t.index4[1<<16] = uint32(len(t.start4))
 	}
-	if len(t.start6) > 0 {
-		t.index6 = make([]uint32, 1<<16+1)
-		i := 0
-		for k := range 1 << 16 {
-			for i < len(t.start6) && t.start6[i].hi>>48 < uint64(k) {
-				i++
-			}
-			t.index6[k] = uint32(i)
-		}
-		t.index6[1<<16] = uint32(len(t.start6))
+	keys := make([]uint64, len(start6))
+	for i, s := range start6 {
+		keys[i] = s.hi
 	}
+	t.tree6 = newSTree(keys)
+	return nil
+}
+
+// metas returns the record number << 8 | prefix length of every segment,
+// as assemble takes them.
+func (t *Table) metas() (meta4, meta6 []uint32) {
+	type key struct{ asn, off, n uint32 }
+	rec := make(map[key]uint32, len(t.recs))
+	for i, r := range t.recs {
+		rec[key{r.asn, r.off, r.n}] = uint32(i)
+	}
+	meta4 = make([]uint32, len(t.seg4))
+	for i, s := range t.seg4 {
+		meta4[i] = rec[key{s.asn, s.off, uint32(s.n)}]<<8 | uint32(s.bits)
+	}
+	meta6 = make([]uint32, len(t.seg6))
+	for i, s := range t.seg6 {
+		meta6[i] = rec[key{s.asn, s.off, uint32(s.n)}]<<8 | uint32(s.bits)
+	}
+	return meta4, meta6
 }

@@ -70,6 +70,9 @@ func (b *Builder) SetName(asn uint32, name string) {
 
 func (b *Builder) intern(name string) uint32 {
 	name = strings.TrimSpace(name)
+	if len(name) > maxName {
+		name = strings.ToValidUTF8(name[:maxName], "")
+	}
 	if name == "" {
 		return 0
 	}
@@ -81,7 +84,7 @@ func (b *Builder) intern(name string) uint32 {
 
 // internBytes is intern without allocating for a name seen before.
 func (b *Builder) internBytes(name []byte) uint32 {
-	if len(name) == 0 {
+	if len(name) == 0 || len(name) > maxName {
 		return 0
 	}
 	if i, ok := b.names[string(name)]; ok {
@@ -228,18 +231,19 @@ func (b *Builder) Build() (*Table, error) {
 	}
 
 	t.start4 = make([]uint32, len(sp4))
-	t.seg4 = make([]seg4, len(sp4))
+	last4, meta4 := make([]uint32, len(sp4)), make([]uint32, len(sp4))
 	for i, s := range sp4 {
-		t.start4[i] = uint32(s.first.lo)
-		t.seg4[i] = seg4{last: uint32(s.last.lo), meta: keys[s.key]<<8 | uint32(s.bits)}
+		t.start4[i], last4[i] = uint32(s.first.lo), uint32(s.last.lo)
+		meta4[i] = keys[s.key]<<8 | uint32(s.bits)
 	}
-	t.start6 = make([]u128, len(sp6))
-	t.seg6 = make([]seg6, len(sp6))
+	start6, last6, meta6 := make([]u128, len(sp6)), make([]u128, len(sp6)), make([]uint32, len(sp6))
 	for i, s := range sp6 {
-		t.start6[i] = s.first
-		t.seg6[i] = seg6{last: s.last, meta: keys[s.key]<<8 | uint32(s.bits)}
+		start6[i], last6[i] = s.first, s.last
+		meta6[i] = keys[s.key]<<8 | uint32(s.bits)
 	}
-	t.buildIndex()
+	if err := t.assemble(last4, meta4, start6, last6, meta6); err != nil {
+		return nil, fmt.Errorf("build: %v", err) // a bug: Build makes what assemble takes
+	}
 	return t, nil
 }
 

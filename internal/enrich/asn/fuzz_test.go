@@ -108,8 +108,8 @@ func FuzzReadTable(f *testing.F) {
 		for i, s := range tab.start4 {
 			probes = append(probes, toAddr(true, u128{0, uint64(s)}), toAddr(true, u128{0, uint64(tab.seg4[i].last)}))
 		}
-		for i, s := range tab.start6 {
-			probes = append(probes, s.addr6(), tab.seg6[i].last.addr6())
+		for _, s := range tab.seg6 {
+			probes = append(probes, s.start.addr6(), s.last.addr6())
 		}
 		for _, a := range probes {
 			r, ok := tab.Lookup(a)

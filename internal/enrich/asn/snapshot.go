@@ -66,7 +66,7 @@ func (t *Table) WriteTo(w io.Writer) (int64, error) {
 	u32(uint32(len(t.recs)))
 	u32(uint32(len(t.names)))
 	u32(uint32(len(t.start4)))
-	u32(uint32(len(t.start6)))
+	u32(uint32(len(t.seg6)))
 	if err == nil {
 		err = flush()
 	}
@@ -78,25 +78,26 @@ func (t *Table) WriteTo(w io.Writer) (int64, error) {
 		u32(r.off)
 		u32(r.n)
 	}
+	meta4, meta6 := t.metas()
 	for _, s := range t.start4 {
 		u32(s)
 	}
 	for _, s := range t.seg4 {
 		u32(s.last)
 	}
-	for _, s := range t.seg4 {
-		u32(s.meta)
+	for _, m := range meta4 {
+		u32(m)
 	}
-	for _, s := range t.start6 {
-		u64(s.hi)
-		u64(s.lo)
+	for _, s := range t.seg6 {
+		u64(s.start.hi)
+		u64(s.start.lo)
 	}
 	for _, s := range t.seg6 {
 		u64(s.last.hi)
 		u64(s.last.lo)
 	}
-	for _, s := range t.seg6 {
-		u32(s.meta)
+	for _, m := range meta6 {
+		u32(m)
 	}
 	if err == nil {
 		err = flush()
@@ -173,50 +174,26 @@ func ReadTable(r io.Reader) (*Table, error) {
 	p := body[nnames:]
 	t.recs = make([]record, nrec)
 	for i := range t.recs {
-		r := record{asn: le.Uint32(p), off: le.Uint32(p[4:]), n: le.Uint32(p[8:])}
+		t.recs[i] = record{asn: le.Uint32(p), off: le.Uint32(p[4:]), n: le.Uint32(p[8:])}
 		p = p[12:]
-		if r.asn == 0 || uint64(r.off)+uint64(r.n) > nnames {
-			return bad("record %d out of range", i)
-		}
-		if i > 0 && r.asn < t.recs[i-1].asn {
-			return bad("records out of order at %d", i)
-		}
-		t.recs[i] = r
 	}
-	checkMeta := func(meta uint32, width int) bool {
-		b := int(meta & 0xff)
-		return uint64(meta>>8) < nrec && (b <= width || b == rangeBits)
-	}
-
 	t.start4 = make([]uint32, n4)
-	t.seg4 = make([]seg4, n4)
+	last4, meta4 := make([]uint32, n4), make([]uint32, n4)
 	for i := range t.start4 {
 		t.start4[i] = le.Uint32(p[4*i:])
-		t.seg4[i].last = le.Uint32(p[4*(int(n4)+i):])
-		t.seg4[i].meta = le.Uint32(p[4*(2*int(n4)+i):])
+		last4[i] = le.Uint32(p[4*(int(n4)+i):])
+		meta4[i] = le.Uint32(p[4*(2*int(n4)+i):])
 	}
 	p = p[12*n4:]
-	for i, s := range t.start4 {
-		g := t.seg4[i]
-		if g.last < s || i > 0 && s <= t.seg4[i-1].last || !checkMeta(g.meta, 32) {
-			return bad("IPv4 segment %d invalid", i)
-		}
-	}
-
-	t.start6 = make([]u128, n6)
-	t.seg6 = make([]seg6, n6)
-	for i := range t.start6 {
-		t.start6[i] = u128{le.Uint64(p[16*i:]), le.Uint64(p[16*i+8:])}
+	start6, last6, meta6 := make([]u128, n6), make([]u128, n6), make([]uint32, n6)
+	for i := range start6 {
+		start6[i] = u128{le.Uint64(p[16*i:]), le.Uint64(p[16*i+8:])}
 		q := p[16*(int(n6)+i):]
-		t.seg6[i].last = u128{le.Uint64(q), le.Uint64(q[8:])}
-		t.seg6[i].meta = le.Uint32(p[32*int(n6)+4*i:])
+		last6[i] = u128{le.Uint64(q), le.Uint64(q[8:])}
+		meta6[i] = le.Uint32(p[32*int(n6)+4*i:])
 	}
-	for i, s := range t.start6 {
-		g := t.seg6[i]
-		if g.last.less(s) || i > 0 && !t.seg6[i-1].last.less(s) || !checkMeta(g.meta, 128) {
-			return bad("IPv6 segment %d invalid", i)
-		}
+	if err := t.assemble(last4, meta4, start6, last6, meta6); err != nil {
+		return bad("%v", err)
 	}
-	t.buildIndex()
 	return t, nil
 }
