@@ -140,6 +140,31 @@ type Options struct {
 
 	// OnProblem, when set, receives every problem as it is found.
 	OnProblem func(Problem)
+
+	// Progress, when set, is called every 65,536 objects and at the end of
+	// each input with how far the import is.
+	Progress func(Progress)
+}
+
+// Progress is how far an import is.
+type Progress struct {
+	Pass    int    // 1: organisations and contacts, 2: resources
+	Input   string // Input.Name
+	Bytes   int64  // bytes of the input read so far, as stored (compressed)
+	Objects int    // objects of the input read so far, also those passed over
+	Done    bool   // the input is read
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // Problem is an object that could not be read or imported in full.
@@ -295,7 +320,7 @@ func Import(ctx context.Context, inputs []Input, opts Options, out Output) (*Sum
 			continue
 		}
 		last := !plans[i].second
-		others, err := im.read(ctx, in, last, func(class []byte) bool { return !contactClasses[string(class)] })
+		others, err := im.read(ctx, in, 1, last, func(class []byte) bool { return !contactClasses[string(class)] })
 		if err != nil {
 			return im.sum, err
 		}
@@ -312,7 +337,7 @@ func Import(ctx context.Context, inputs []Input, opts Options, out Output) (*Sum
 		if plans[i].filter {
 			skip = func(class []byte) bool { return contactClasses[string(class)] }
 		}
-		if _, err := im.read(ctx, in, !plans[i].reported, skip); err != nil {
+		if _, err := im.read(ctx, in, 2, !plans[i].reported, skip); err != nil {
 			return im.sum, err
 		}
 	}
@@ -325,13 +350,17 @@ func Import(ctx context.Context, inputs []Input, opts Options, out Output) (*Sum
 // read reads one input, passing over the classes skip returns true for.
 // last says to report the errors of objects without class. It returns
 // whether skip passed over any object.
-func (im *importer) read(ctx context.Context, in Input, last bool, skip func([]byte) bool) (bool, error) {
+func (im *importer) read(ctx context.Context, in Input, pass int, last bool, skip func([]byte) bool) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
 	rc, err := in.Open()
 	if err != nil {
 		return false, fmt.Errorf("open %s: %w", in.Name, err)
 	}
 	defer rc.Close()
-	src, err := Decompress(rc)
+	raw := &countingReader{r: rc}
+	src, err := Decompress(raw)
 	if err != nil {
 		return false, fmt.Errorf("read %s: %w", in.Name, err)
 	}
@@ -344,17 +373,27 @@ func (im *importer) read(ctx context.Context, in Input, last bool, skip func([]b
 	if skip != nil {
 		rd.SkipClasses(skip)
 	}
-	var n, valid, malformed int
+	var n, objects, valid, malformed int
+	progress := func(done bool) {
+		if im.opts.Progress != nil {
+			im.opts.Progress(Progress{Pass: pass, Input: in.Name, Bytes: raw.n, Objects: objects + rd.skippedCount(), Done: done})
+		}
+	}
+	defer progress(true)
 	for {
 		if n++; n&4095 == 0 {
 			if err := ctx.Err(); err != nil {
 				return false, err
+			}
+			if n&65535 == 0 {
+				progress(false)
 			}
 		}
 		o, err := rd.Next()
 		if err == io.EOF {
 			break
 		}
+		objects++
 		if oe, ok := err.(*ObjectError); ok {
 			if oe.Class == "" && !last {
 				continue // reported when the input is read again

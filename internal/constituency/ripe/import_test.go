@@ -1,11 +1,14 @@
 package ripe
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -109,5 +112,126 @@ func TestImportStops(t *testing.T) {
 	_, err = Import(context.Background(), []Input{memInput("m", data, nil)}, Options{}, Funcs{AssetFunc: func(constituency.Asset) error { return stop }})
 	if err != stop {
 		t.Errorf("Output error: got %v, want %v", err, stop)
+	}
+}
+
+// TestImportARIN reads ARIN's bulk whois format (a hand-made sample in its
+// shape): organisations (OrgID, their country and OrgAbuseHandle), POCs
+// (Mailbox), nets (NetRange) and AS numbers.
+func TestImportARIN(t *testing.T) {
+	golden(t, "arin_ca", importFiles(t, "testdata", []string{"arin.txt"}, Options{Countries: []string{"CA"}}, -1))
+}
+
+func TestImportZip(t *testing.T) {
+	data, err := os.ReadFile("testdata/mixed.rpsl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := bytes.Index(data, []byte("\norganisation:"))
+	path := filepath.Join(t.TempDir(), "dump.zip")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	for i, part := range [][]byte{data[:half], data[half:]} {
+		w, _ := zw.Create(fmt.Sprintf("part%d.db", i))
+		w.Write(part)
+	}
+	zw.Close()
+	f.Close()
+
+	var fromZip, plain collector
+	if _, err := Import(context.Background(), []Input{File(path)}, Options{}, &fromZip); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Import(context.Background(), []Input{File("testdata/mixed.rpsl")}, Options{}, &plain); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(fromZip.lines, plain.lines) || len(plain.lines) == 0 {
+		t.Errorf("zip gives\n%s\nplain gives\n%s", strings.Join(fromZip.lines, "\n"), strings.Join(plain.lines, "\n"))
+	}
+}
+
+func TestImportErrors(t *testing.T) {
+	_, err := Import(context.Background(), []Input{File("testdata/no-such-file.db")}, Options{}, Funcs{})
+	if err == nil || !strings.Contains(err.Error(), "no-such-file.db") {
+		t.Errorf("missing file: %v", err)
+	}
+	_, err = Import(context.Background(), []Input{memInput("broken.gz", []byte("\x1f\x8b\x08\x00garbage"), nil)}, Options{}, Funcs{})
+	if err == nil || !strings.Contains(err.Error(), "broken.gz") {
+		t.Errorf("broken gzip: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = Import(ctx, []Input{File("testdata/mixed.rpsl")}, Options{}, Funcs{})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
+	}
+	// 100 malformed objects and nothing else: not RPSL.
+	junk := strings.Repeat("this is not rpsl\n\n", 150)
+	_, err = Import(context.Background(), []Input{memInput("junk.txt", []byte(junk), nil)}, Options{}, Funcs{})
+	if !errors.Is(err, ErrNotRPSL) {
+		t.Errorf("junk: %v", err)
+	}
+	for name, data := range map[string]string{"x.json": " {\"a\": 1}", "x.html": "<html>", "x.bin": "\x00\x01\x02\xff\xfe"} {
+		_, err = Import(context.Background(), []Input{memInput(name, []byte(data), nil)}, Options{}, Funcs{})
+		if !errors.Is(err, ErrNotRPSL) || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func TestImportProblemsKept(t *testing.T) {
+	var all []Problem
+	sum, err := Import(context.Background(), []Input{File("testdata/mixed.rpsl")}, Options{MaxProblems: 2, OnProblem: func(p Problem) { all = append(all, p) }}, Funcs{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Problems) != 2 || sum.ProblemCount != len(all) || len(all) < 5 {
+		t.Errorf("kept %d of %d problems, OnProblem saw %d", len(sum.Problems), sum.ProblemCount, len(all))
+	}
+	sum, _ = Import(context.Background(), []Input{File("testdata/mixed.rpsl")}, Options{MaxProblems: -1}, Funcs{})
+	if len(sum.Problems) != 0 || sum.ProblemCount == 0 {
+		t.Errorf("MaxProblems -1: kept %d of %d", len(sum.Problems), sum.ProblemCount)
+	}
+}
+
+func TestImportProgress(t *testing.T) {
+	var done []string
+	_, err := Import(context.Background(), []Input{File("testdata/mixed.rpsl")}, Options{Progress: func(p Progress) {
+		if p.Done {
+			done = append(done, fmt.Sprintf("pass %d %s %d bytes %d objects", p.Pass, p.Input, p.Bytes, p.Objects))
+		}
+	}}, Funcs{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat("testdata/mixed.rpsl")
+	want := []string{
+		fmt.Sprintf("pass 1 testdata/mixed.rpsl %d bytes 29 objects", fi.Size()),
+		fmt.Sprintf("pass 2 testdata/mixed.rpsl %d bytes 29 objects", fi.Size()),
+	}
+	if !slices.Equal(done, want) {
+		t.Errorf("progress at the end of the inputs:\n%s\nwant\n%s", strings.Join(done, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestImportSplitFileWithOthers: a file named like a split dump of roles
+// that holds resources too is read again for them.
+func TestImportSplitFileWithOthers(t *testing.T) {
+	data := []byte("role: R\nnic-hdl: R1\nabuse-mailbox: a@example.org\n\ninetnum: 192.0.2.0 - 192.0.2.255\nnetname: N\nabuse-c: R1\n")
+	opens := 0
+	var c collector
+	sum, err := Import(context.Background(), []Input{memInput("ripe.db.role.gz", data, &opens)}, Options{}, &c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opens != 2 || sum.Imported["inetnum"] != 1 || sum.Read["role"] != 1 || sum.Read["inetnum"] != 1 {
+		t.Errorf("opened %d times, summary %+v", opens, sum)
+	}
+	want := []string{`org ripe:netname:N "N" `, "asset ripe:netname:N 192.0.2.0/24 (inetnum 192.0.2.0 - 192.0.2.255)", "contact ripe:netname:N abuse a@example.org"}
+	if !slices.Equal(c.lines, want) {
+		t.Errorf("got %q", c.lines)
 	}
 }

@@ -35,8 +35,10 @@ const readBufferSize = 64 << 10
 //   - A line starting with '%' or '#' is a comment line, between and inside
 //     objects. In values, '#' starts an end-of-line comment (outside double
 //     quotes), which is removed. Values are trimmed of spaces and tabs.
-//   - Line ends may be "\n" or "\r\n". Input compressed with gzip or bzip2
-//     is recognised from its first bytes and decompressed transparently.
+//   - Line ends may be "\n" or "\r\n"; a UTF-8 byte order mark is skipped.
+//     Input compressed with gzip or bzip2 is recognised from its first bytes
+//     and decompressed transparently. Values are bytes as they come: the
+//     Reader does not decode character sets (LACNIC's dumps are Latin-1).
 //
 // An object's class is the name of its first attribute and its key the value
 // of that attribute. Values may repeat; the Reader neither merges nor checks
@@ -82,6 +84,14 @@ func (r *Reader) Skipped() map[string]int {
 	return m
 }
 
+func (r *Reader) skippedCount() int {
+	n := 0
+	for _, c := range r.skipped {
+		n += *c
+	}
+	return n
+}
+
 // Line returns the number of lines read so far.
 func (r *Reader) Line() int { return r.line }
 
@@ -125,6 +135,9 @@ func (r *Reader) Next() (*Object, error) {
 			return nil, err
 		}
 		r.br = bufio.NewReaderSize(src, readBufferSize)
+		if bom, _ := r.br.Peek(3); string(bom) == "\ufeff" {
+			r.br.Discard(3)
+		}
 	}
 	for {
 		o, skipped, err := r.next()

@@ -97,6 +97,11 @@ func TestReader(t *testing.T) {
 			},
 		},
 		{
+			name: "byte order mark",
+			in:   "\ufeffrole: R\n",
+			want: []string{`1 role | 1 role="R"`},
+		},
+		{
 			name: "empty input",
 			in:   "",
 			want: nil,
