@@ -3,11 +3,17 @@ package asn
 import (
 	"bufio"
 	"bytes"
+	"cmp"
+	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -203,30 +209,11 @@ var cymruDifferences = map[string]struct {
 // matching prefix of the file, found by a plain scan.
 func TestAccuracyCymru(t *testing.T) {
 	var b Builder
-	var prefixes []netip.Prefix
-	var origins []uint32
 	rep := readFile(t, pyasnV4, func(f *os.File) (Report, error) { return ReadPyASN(f, &b) })
 	if rep.Entries != 512621 || rep.Bad != 0 || rep.MultiOrigin != 0 {
 		t.Errorf("report %+v, want 512621 single-origin entries as the file's header says", rep)
 	}
-	for _, e := range b.v4 {
-		prefixes = append(prefixes, netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(e.first.lo >> 24), byte(e.first.lo >> 16), byte(e.first.lo >> 8), byte(e.first.lo)}), int(e.bits)))
-		origins = append(origins, e.asn)
-	}
-	// The reference: the longest prefix of the file that contains a.
-	byPrefix := make(map[netip.Prefix]uint32, len(prefixes))
-	for i, p := range prefixes {
-		byPrefix[p] = origins[i]
-	}
-	longest := func(a netip.Addr) (netip.Prefix, uint32) {
-		for n := 32; n >= 0; n-- {
-			p, _ := a.Prefix(n)
-			if asn, ok := byPrefix[p]; ok {
-				return p, asn
-			}
-		}
-		return netip.Prefix{}, 0
-	}
+	longest := longestPrefix(&b)
 	tab, err := b.Build()
 	if err != nil {
 		t.Fatal(err)
@@ -283,17 +270,182 @@ func TestAccuracyCymru(t *testing.T) {
 	t.Logf("cymru.map: %d of %d IPs agree with Team Cymru; %d known differences in the data", agree, checked, len(seen))
 }
 
+// TestPyASNReal reads the mixed IPv4/IPv6 RouteViews table of 2015-11-01
+// with pyasn's AS names and checks the lookup against the longest matching
+// prefix of the file at both ends of a sample of prefixes.
+func TestPyASNReal(t *testing.T) {
+	var b Builder
+	rep := readFile(t, pyasnV6, func(f *os.File) (Report, error) { return ReadPyASN(f, &b) })
+	if rep.Entries != 606138+27693 || rep.Bad != 0 {
+		t.Errorf("report %+v, want the 606138 IPv4 and 27693 IPv6 prefixes of the file's header", rep)
+	}
+	names := readFile(t, pyasnNames, func(f *os.File) (Report, error) { return ReadASNames(f, &b) })
+	if names.Entries != 77585 || names.NotRouted != 1 || names.Bad != 0 {
+		t.Errorf("names report %+v", names)
+	}
+	longest := longestPrefix(&b)
+	tab, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLookups(t, tab, []lookupCase{
+		{"8.8.8.8", 15169, "8.8.8.0/24", "GOOGLE - Google Inc., US"},
+		{"2001:4860:4860::8888", 15169, "2001:4860::/32", "GOOGLE - Google Inc., US"},
+		{"2001:4860:1:1:0:799d:0:5", 31133, "2001:4860:1:1:0:799d:0:4/126", tab.Name(31133)},
+	})
+	rng := rand.New(rand.NewPCG(9, 10))
+	for v4, es := range map[bool][]entry{true: b.v4, false: b.v6} {
+		for range 10000 {
+			e := es[rng.IntN(len(es))]
+			for _, x := range []u128{e.first, e.last} {
+				a := toAddr(v4, x)
+				r, ok := tab.Lookup(a)
+				wp, wasn := longest(a)
+				if !ok || r.ASN != wasn || r.Prefix != wp {
+					t.Fatalf("Lookup(%v) = %+v, %v; the longest prefix of the file is %v AS%d", a, r, ok, wp, wasn)
+				}
+			}
+		}
+	}
+}
+
+func TestIPToASNReal(t *testing.T) {
+	var b Builder
+	rep := readFile(t, iptoasnV4, func(f *os.File) (Report, error) { return ReadIPToASN(f, &b) })
+	if rep.Entries+rep.NotRouted != 1427 || rep.Bad != 0 {
+		t.Errorf("report %+v, want 1427 rows", rep)
+	}
+	tab := mustBuild(t, &b)
+	checkLookups(t, tab, []lookupCase{
+		{"1.1.1.1", 7497, "1.1.1.1/32", "CSTNET-AS-AP Computer Network Information Center"},
+		{"1.1.1.200", 13335, "1.1.1.128/25", "CLOUDFLARENET - Cloudflare, Inc."},
+		{"8.8.8.8", 15169, "8.8.8.0/24", "GOOGLE - Google LLC"},
+	})
+}
+
+// TestSnapshotReal saves the full ip-location-db table and loads it back:
+// the loaded table answers exactly as the built one.
+func TestSnapshotReal(t *testing.T) {
+	tab := ipLocationDBTable(t)
+	var buf bytes.Buffer
+	start := time.Now()
+	if _, err := tab.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	wrote := time.Since(start)
+	size := buf.Len()
+	start = time.Now()
+	loaded, err := ReadTable(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("snapshot of the full table: %.1f MB, written in %v, loaded in %v", float64(size)/1e6, wrote, time.Since(start))
+	if !reflect.DeepEqual(tab, loaded) {
+		t.Error("the loaded table differs from the saved one")
+	}
+	for _, v4 := range []bool{true, false} {
+		for _, a := range benchAddrs(tab, v4, "routed", 10000) {
+			r1, ok1 := tab.Lookup(a)
+			r2, ok2 := loaded.Lookup(a)
+			if r1 != r2 || ok1 != ok2 {
+				t.Fatalf("Lookup(%v) = %+v, from the snapshot %+v", a, r1, r2)
+			}
+		}
+	}
+	runtime.KeepAlive(loaded)
+}
+
+// longestPrefix returns a reference lookup over the prefixes added to b:
+// the longest one that contains a, and its origin (first added on a tie).
+func longestPrefix(b *Builder) func(netip.Addr) (netip.Prefix, uint32) {
+	byPrefix := make(map[netip.Prefix]uint32, b.Entries())
+	for v4, es := range map[bool][]entry{true: b.v4, false: b.v6} {
+		for _, e := range slices.SortedFunc(slices.Values(es), func(x, y entry) int { return cmp.Compare(x.seq, y.seq) }) {
+			if e.bits == rangeBits {
+				continue
+			}
+			p := netip.PrefixFrom(toAddr(v4, e.first), int(e.bits))
+			if _, ok := byPrefix[p]; !ok {
+				byPrefix[p] = e.asn
+			}
+		}
+	}
+	return func(a netip.Addr) (netip.Prefix, uint32) {
+		for n := a.BitLen(); n >= 0; n-- {
+			p, _ := a.Prefix(n)
+			if asn, ok := byPrefix[p]; ok {
+				return p, asn
+			}
+		}
+		return netip.Prefix{}, 0
+	}
+}
+
+// TestMemoryFullTable measures, each in a process of its own, what
+// building the full ip-location-db table (an import) and loading its
+// snapshot (every later run) cost: time, the heap the table keeps and the
+// peak resident set size.
 func TestMemoryFullTable(t *testing.T) {
-	sharedData(t, ipdbV4)
-	sharedData(t, ipdbV6)
+	if testing.Short() {
+		t.Skip("starts two processes")
+	}
+	tab := ipLocationDBTable(t)
+	snap := filepath.Join(t.TempDir(), "asn.snapshot")
+	f, err := os.Create(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tab.WriteTo(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []string{"build", "load"} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestMemoryChild$", "-test.v", "-test.count=1")
+		cmd.Env = append(os.Environ(), "ASN_MEMORY_CHILD="+mode, "ASN_SNAPSHOT="+snap)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", mode, err, out)
+		}
+		m := regexp.MustCompile(`MEMORY: [^\n]*`).Find(out)
+		if m == nil {
+			t.Fatalf("%s: no figures in\n%s", mode, out)
+		}
+		t.Log(string(m))
+	}
+}
+
+// TestMemoryChild is the process TestMemoryFullTable starts.
+func TestMemoryChild(t *testing.T) {
+	mode := os.Getenv("ASN_MEMORY_CHILD")
+	if mode == "" {
+		t.Skip("run by TestMemoryFullTable")
+	}
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	tab := loadIPLocationDB(t)
+	start := time.Now()
+	var tab *Table
+	switch mode {
+	case "build":
+		tab = loadIPLocationDB(t)
+	case "load":
+		f, err := os.Open(os.Getenv("ASN_SNAPSHOT"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if tab, err = ReadTable(bufio.NewReader(f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	took := time.Since(start)
 	runtime.GC()
 	runtime.ReadMemStats(&after)
+	rss, _ := peakRSS()
 	n4, n6 := tab.Len()
-	t.Logf("full ip-location-db table: %d+%d segments, %.1f MB heap after GC; peak heap while building %.1f MB (Sys %.1f MB)",
-		n4, n6, float64(after.HeapAlloc-before.HeapAlloc)/1e6, float64(after.HeapSys)/1e6, float64(after.Sys)/1e6)
+	fmt.Printf("MEMORY: %s of the full ip-location-db table (%d+%d segments) took %v; the table keeps %.1f MB of heap; peak RSS %.1f MB\n",
+		mode, n4, n6, took.Round(time.Millisecond), float64(after.HeapAlloc-before.HeapAlloc)/1e6, float64(rss)/1e6)
 	runtime.KeepAlive(tab)
 }
