@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 )
 
 // A generated RIPE dump: the shapes of the objects in RIPE's split dumps
@@ -231,7 +232,7 @@ func (s genSizes) count(class string) int {
 // writeDump writes a generated dump of n objects as gzip'd split files
 // ripe.db.<class>.gz in dir, in parallel (a large file as several gzip
 // members), and returns their paths in genClasses order.
-func writeDump(dir string, n int) ([]string, error) {
+func writeDump(dir string, n int) (paths []string, text int64, err error) {
 	s := sizes(n)
 	type part struct {
 		class    string
@@ -239,7 +240,6 @@ func writeDump(dir string, n int) ([]string, error) {
 		path     string
 	}
 	var parts []part
-	var paths []string
 	const chunk = 500_000
 	for _, class := range genClasses {
 		path := filepath.Join(dir, "ripe.db."+class+".gz")
@@ -250,27 +250,30 @@ func writeDump(dir string, n int) ([]string, error) {
 		}
 	}
 	errs := make(chan error, len(parts))
+	var written atomic.Int64
 	sem := make(chan struct{}, 2)
 	var wg sync.WaitGroup
 	for _, p := range parts {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			errs <- writeGzip(p.path, newGenReader(s, p.class, p.from, p.to))
+			n, err := writeGzip(p.path, newGenReader(s, p.class, p.from, p.to))
+			written.Add(n)
+			errs <- err
 		})
 	}
 	wg.Wait()
 	close(errs)
 	for err := range errs {
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	// Concatenate the members of each file.
 	for _, path := range paths {
 		out, err := os.Create(path)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		for _, p := range parts {
 			if filepath.Join(dir, "ripe.db."+p.class+".gz") != path {
@@ -278,40 +281,39 @@ func writeDump(dir string, n int) ([]string, error) {
 			}
 			in, err := os.Open(p.path)
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 			_, err = io.Copy(out, in)
 			in.Close()
 			os.Remove(p.path)
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 		}
 		if err := out.Close(); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
-	return paths, nil
+	return paths, written.Load(), nil
 }
 
-func writeGzip(path string, r io.Reader) error {
+func writeGzip(path string, r io.Reader) (int64, error) {
 	f, err := os.Create(path)
 	if err != nil {
-		return err
+		return 0, err
 	}
+	defer f.Close()
 	zw, _ := gzip.NewWriterLevel(f, gzip.BestSpeed)
 	bw := bufio.NewWriterSize(zw, 256<<10)
-	if _, err := io.Copy(bw, r); err != nil {
-		f.Close()
-		return err
+	n, err := io.Copy(bw, r)
+	if err != nil {
+		return n, err
 	}
 	if err := bw.Flush(); err != nil {
-		f.Close()
-		return err
+		return n, err
 	}
 	if err := zw.Close(); err != nil {
-		f.Close()
-		return err
+		return n, err
 	}
-	return f.Close()
+	return n, f.Close()
 }

@@ -52,7 +52,7 @@ func TestImportLarge(t *testing.T) {
 	}
 	dir := t.TempDir()
 	start := time.Now()
-	paths, err := writeDump(dir, largeObjects)
+	paths, text, err := writeDump(dir, largeObjects)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestImportLarge(t *testing.T) {
 		}
 		size += fi.Size()
 	}
-	t.Logf("generated %d objects, %.0f MB gzip'd, in %.1f s", largeObjects, float64(size)/1e6, time.Since(start).Seconds())
+	t.Logf("generated %d objects, %.0f MB (%.0f MB gzip'd), in %.1f s", largeObjects, float64(text)/1e6, float64(size)/1e6, time.Since(start).Seconds())
 
 	for _, countries := range []string{"SE", ""} {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestImportLargeChild$", "-test.v")
@@ -101,8 +101,10 @@ func TestImportLarge(t *testing.T) {
 		if res.MaxRSS > 1<<30 {
 			t.Errorf("%s: peak RSS %d MB, the target is under 1 GB", filter, res.MaxRSS>>20)
 		}
-		if res.Seconds > 60 {
-			t.Errorf("%s: %.1f s, the target is under 60 s", filter, res.Seconds)
+		// Wall time depends on what else the machine runs; CPU time says
+		// whether the import itself is too slow.
+		if res.Seconds > 60 && res.CPUSeconds > 60 {
+			t.Errorf("%s: %.1f s (%.1f s CPU), the target is under 60 s", filter, res.Seconds, res.CPUSeconds)
 		}
 	}
 }
