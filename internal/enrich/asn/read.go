@@ -3,6 +3,7 @@ package asn
 import (
 	"bufio"
 	"bytes"
+	"compress/bzip2"
 	"compress/gzip"
 	"encoding/json"
 	"errors"
@@ -69,15 +70,20 @@ func (r *Report) skip(line int, reason string) {
 	}
 }
 
-// decompress returns r, gunzipped when it starts with the gzip magic.
+// decompress returns r, decompressed when it starts with the gzip or the
+// bzip2 magic.
 func decompress(r io.Reader) (io.Reader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+	magic, _ := br.Peek(3)
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
 		return zr, nil
+	case bytes.Equal(magic, []byte("BZh")):
+		return bzip2.NewReader(br), nil
 	}
 	return br, nil
 }
@@ -122,6 +128,9 @@ func readLines(r io.Reader, format string, parse func(line []byte, rep *Report) 
 		}
 	}
 	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return rep, fmt.Errorf("%s: line %d is longer than %d bytes: %w", format, rep.Lines+1, maxLine, ErrFormat)
+		}
 		return rep, fmt.Errorf("%s: line %d: %w", format, rep.Lines+1, err)
 	}
 	if !good {
@@ -135,7 +144,8 @@ func readLines(r io.Reader, format string, parse func(line []byte, rep *Report) 
 
 func formatError(format string, rep Report) error {
 	first := rep.Skipped[0]
-	return fmt.Errorf("%s: line %d: %s (and no line before it parsed): %w", format, first.Line, first.Reason, ErrFormat)
+	return fmt.Errorf("%s: line %d: %s; no line up to line %d parses, so this is not %s data: %w",
+		format, first.Line, first.Reason, rep.Lines, format, ErrFormat)
 }
 
 // isHeader reports whether a line that did not parse is a column header:
@@ -167,13 +177,13 @@ func parseASN(f []byte) (uint32, error) {
 		hi, err1 := parseUint(f[:i], 0xffff)
 		lo, err2 := parseUint(f[i+1:], 0xffff)
 		if err1 != nil || err2 != nil {
-			return 0, fmt.Errorf("bad AS number %q", f)
+			return 0, fmt.Errorf("bad AS number %s", quote(f))
 		}
 		return hi<<16 | lo, nil
 	}
 	n, err := parseUint(f, 1<<32-1)
 	if err != nil {
-		return 0, fmt.Errorf("bad AS number %q", f)
+		return 0, fmt.Errorf("bad AS number %s", quote(f))
 	}
 	return n, nil
 }
@@ -195,16 +205,24 @@ func parseUint(f []byte, max uint64) (uint32, error) {
 	return uint32(n), nil
 }
 
+// quote quotes a field for a message, cut to 40 bytes.
+func quote(f []byte) string {
+	if len(f) > 40 {
+		return strconv.Quote(string(f[:40])) + "..."
+	}
+	return strconv.Quote(string(f))
+}
+
 func parseAddr(f []byte) (netip.Addr, error) {
 	a, err := netip.ParseAddr(string(f))
 	if err != nil {
 		if len(f) > 0 && len(bytes.Trim(f, "0123456789")) == 0 {
-			return a, fmt.Errorf("numeric address %q: use the text variant of the file", f)
+			return a, fmt.Errorf("numeric address %s: use the text variant of the file", quote(f))
 		}
-		return a, fmt.Errorf("bad address %q", f)
+		return a, fmt.Errorf("bad address %s", quote(f))
 	}
 	if a.Zone() != "" {
-		return a, fmt.Errorf("address %q has a zone", f)
+		return a, fmt.Errorf("address %s has a zone", quote(f))
 	}
 	return a, nil
 }
@@ -337,23 +355,23 @@ func ReadPyASN(r io.Reader, b *Builder) (Report, error) {
 		case 2:
 			p, err = netip.ParsePrefix(string(f[0]))
 			if err != nil {
-				return fmt.Errorf("bad prefix %q", f[0])
+				return fmt.Errorf("bad prefix %s", quote(f[0]))
 			}
 		case 3:
 			a, aerr := parseAddr(f[0])
 			n, nerr := parseUint(f[1], 128)
 			if aerr != nil || nerr != nil {
-				return fmt.Errorf("bad prefix %q/%q", f[0], f[1])
+				return fmt.Errorf("bad prefix %s/%s", quote(f[0]), quote(f[1]))
 			}
 			p, err = a.Prefix(int(n))
 			if err != nil {
-				return fmt.Errorf("bad prefix %q/%q", f[0], f[1])
+				return fmt.Errorf("bad prefix %s/%s", quote(f[0]), quote(f[1]))
 			}
 		default:
 			return fmt.Errorf("%d fields, want prefix and origin AS", len(f))
 		}
 		if p.Addr().Zone() != "" {
-			return fmt.Errorf("prefix %q has a zone", f[0])
+			return fmt.Errorf("prefix %s has a zone", quote(f[0]))
 		}
 		asn, many, err := parseOrigin(f[len(f)-1])
 		if err != nil {
@@ -391,7 +409,7 @@ func parseOrigin(f []byte) (first uint32, many bool, err error) {
 		n++
 	}
 	if n == 0 {
-		return 0, false, fmt.Errorf("bad origin AS %q", f)
+		return 0, false, fmt.Errorf("bad origin AS %s", quote(f))
 	}
 	return first, many, nil
 }
