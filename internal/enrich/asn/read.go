@@ -495,8 +495,8 @@ func ReadASNames(r io.Reader, b *Builder) (Report, error) {
 // Read reads an input in any of the formats above into b, telling the
 // format from its first data line: a JSON object is pyasn's AS names, a
 // tab-separated range is iptoasn, a prefix is pyasn, a comma-separated range
-// is ip-location-db. Gzip is read transparently. An input it cannot tell is
-// an error wrapping ErrFormat that names the line.
+// is ip-location-db. Gzip and bzip2 are read transparently. An input it
+// cannot tell is an error wrapping ErrFormat that names the line.
 func Read(r io.Reader, b *Builder) (Report, error) {
 	dr, err := decompress(r)
 	if err != nil {
