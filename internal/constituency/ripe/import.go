@@ -63,8 +63,11 @@ func (f Funcs) Contact(c constituency.Contact) error {
 //
 // The Name is used in problems and says what the file holds when it is
 // named like the RIRs' split dumps, "<rir>.db.<class>[.gz]" (ripe.db.role.gz,
-// apnic.db.inetnum.gz): such a file is read in one pass only. Any other
-// name is taken for a file of mixed classes.
+// apnic.db.inetnum.gz): such a file is read in one pass only (a file named
+// after a resource class must then hold no organisations or roles: they
+// would come too late for the resources before them). Any other name
+// (afrinic.db.gz, TEST.db, -) is taken for a file of mixed classes and read
+// twice.
 type Input struct {
 	Name string
 	Open func() (io.ReadCloser, error)
@@ -304,7 +307,7 @@ func Import(ctx context.Context, inputs []Input, opts Options, out Output) (*Sum
 	for i, in := range inputs {
 		im.sum.Files = append(im.sum.Files, in.Name)
 		p := plan{first: true, second: true, filter: true}
-		if m := splitDump.FindStringSubmatch(filepath.Base(in.Name)); m != nil {
+		if m := splitDump.FindStringSubmatch(filepath.Base(in.Name)); m != nil && (contactClasses[m[1]] || resourceClasses[m[1]] || otherClasses[m[1]]) {
 			if contactClasses[m[1]] {
 				p.second = false
 			} else {

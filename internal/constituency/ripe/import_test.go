@@ -235,3 +235,34 @@ func TestImportSplitFileWithOthers(t *testing.T) {
 		t.Errorf("got %q", c.lines)
 	}
 }
+
+// TestImportWholeDumpName: afrinic.db.gz is a whole dump, not a split file
+// of a class "gz": read twice, its references resolve.
+func TestImportWholeDumpName(t *testing.T) {
+	data := []byte("inetnum: 192.0.2.0 - 192.0.2.255\nnetname: N\norg: ORG-A\n\norganisation: ORG-A\norg-name: A\n")
+	opens := 0
+	var c collector
+	if _, err := Import(context.Background(), []Input{memInput("afrinic.db.gz", data, &opens)}, Options{}, &c); err != nil {
+		t.Fatal(err)
+	}
+	if opens != 2 || len(c.lines) == 0 || c.lines[0] != `org ripe:ORG-A "A" ` {
+		t.Errorf("opened %d times, got %q", opens, c.lines)
+	}
+}
+
+// TestImportSeveralAbuseC: every abuse-c of a resource counts, and a
+// mnt-irt between them changes nothing.
+func TestImportSeveralAbuseC(t *testing.T) {
+	data := []byte("inetnum: 192.0.2.0 - 192.0.2.255\nnetname: N\nabuse-c: R1, r2\nmnt-irt: IRT-X\nabuse-c: R3\n\n" +
+		"role: R\nnic-hdl: R1\nabuse-mailbox: a@example.org\n\nrole: R\nnic-hdl: R2\nabuse-mailbox: b@example.org\n\n" +
+		"role: R\nnic-hdl: R3\nabuse-mailbox: c@example.org\n\nirt: IRT-X\nabuse-mailbox: irt@example.org\n")
+	var c collector
+	if _, err := Import(context.Background(), []Input{memInput("m", data, nil)}, Options{}, &c); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`org ripe:netname:N "N" `, "asset ripe:netname:N 192.0.2.0/24 (inetnum 192.0.2.0 - 192.0.2.255)",
+		"contact ripe:netname:N abuse a@example.org", "contact ripe:netname:N abuse b@example.org", "contact ripe:netname:N abuse c@example.org"}
+	if !slices.Equal(c.lines, want) {
+		t.Errorf("got\n%s", strings.Join(c.lines, "\n"))
+	}
+}

@@ -33,7 +33,8 @@ type importer struct {
 
 	// Reused for every resource.
 	prefixes   []netip.Prefix
-	handles    [][]byte
+	abuseC     [][]byte
+	irts       [][]byte
 	idBuf      []byte
 	countryBuf []string
 }
@@ -233,7 +234,7 @@ func (im *importer) extract(o *Object) (resource, bool) {
 		r.key = o.ValueBytes(0)
 	}
 	r.countries = im.countryBuf[:0]
-	im.handles = im.handles[:0]
+	im.abuseC, im.irts = im.abuseC[:0], im.irts[:0]
 	keys := 0
 	for i := 1; i < o.Len(); i++ {
 		name, v := o.NameBytes(i), o.ValueBytes(i)
@@ -275,15 +276,12 @@ func (im *importer) extract(o *Object) (resource, bool) {
 				r.mnt = bytes.TrimSpace(r.mnt)
 			}
 		case "abuse-c":
-			n := len(im.handles)
-			im.handles = handles(im.handles, v)
-			r.abuseC = im.handles[n:len(im.handles):len(im.handles)]
+			im.abuseC = handles(im.abuseC, v)
 		case "mnt-irt":
-			n := len(im.handles)
-			im.handles = handles(im.handles, v)
-			r.irt = im.handles[n:len(im.handles):len(im.handles)]
+			im.irts = handles(im.irts, v)
 		}
 	}
+	r.abuseC, r.irt = im.abuseC, im.irts
 	im.countryBuf = r.countries[:0]
 	if keys > 0 {
 		im.p(o, o.Line(), fmt.Sprintf("%d more %s attributes: two objects without an empty line between them?", keys, r.class), true)
