@@ -34,7 +34,8 @@ const readBufferSize = 64 << 10
 //     attribute's value; the parts are joined with one space.
 //   - A line starting with '%' or '#' is a comment line, between and inside
 //     objects. In values, '#' starts an end-of-line comment (outside double
-//     quotes), which is removed. Values are trimmed of spaces and tabs.
+//     quotes), which is removed. Values are trimmed of spaces, tabs and
+//     carriage returns.
 //   - Line ends may be "\n" or "\r\n"; a UTF-8 byte order mark is skipped.
 //     Input compressed with gzip or bzip2 is recognised from its first bytes
 //     and decompressed transparently. Values are bytes as they come: the
@@ -388,13 +389,13 @@ func cleanValue(v []byte) []byte {
 	return trimSpace(v)
 }
 
-// trimSpace removes spaces and tabs around v.
+// trimSpace removes spaces, tabs and carriage returns around v.
 func trimSpace(v []byte) []byte {
 	i, j := 0, len(v)
-	for i < j && (v[i] == ' ' || v[i] == '\t') {
+	for i < j && (v[i] == ' ' || v[i] == '\t' || v[i] == '\r') {
 		i++
 	}
-	for j > i && (v[j-1] == ' ' || v[j-1] == '\t') {
+	for j > i && (v[j-1] == ' ' || v[j-1] == '\t' || v[j-1] == '\r') {
 		j--
 	}
 	return v[i:j]
