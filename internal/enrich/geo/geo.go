@@ -91,11 +91,13 @@ type DB struct {
 	// In an IPv4 tree ipv4Rec is the root, 0.
 	ipv4Rec uint32
 
-	// The records after the first jumpBits bits of an IPv4 address (from
-	// ipv4Rec; nil if that is terminal) and of an IPv6 one (nil in an IPv4
-	// tree): see jumpTable.
+	// Country's walk: the stride nodes (stride.go) after the first
+	// jumpBits bits of an IPv4 address (from ipv4Rec; nil if that is
+	// terminal) and of an IPv6 one (nil in an IPv4 tree), see jumpTable,
+	// and the stride nodes below.
 	jumpBits     int
 	jump4, jump6 []uint32
+	stride       []uint32
 }
 
 // Limits on what a file may ask a reader to do. A record decodes to at most
@@ -172,6 +174,10 @@ func open(file string, b []byte) (*DB, error) {
 	if m.IPVersion == 6 {
 		db.jump6 = db.jumpTable(0)
 	}
+	var roots []uint32
+	db.stride, roots = db.buildStride(append(slices.Clone(db.jump4), db.jump6...))
+	copy(db.jump4, roots)
+	copy(db.jump6, roots[len(db.jump4):])
 	return db, nil
 }
 

@@ -97,46 +97,58 @@ func (db *DB) jumpTable(root uint32) []uint32 {
 
 // find walks the tree for a and returns the terminal record, nodeCount if
 // the database has nothing for a, and the prefix length of the network the
-// record covers (only if exact: the jump tables do not know it). IPv4
-// addresses (and IPv4-mapped IPv6 ones) are looked up in an IPv6 tree under
-// ::/96, as the format stores them; an IPv6 address in an IPv4 tree, or an
-// invalid Addr, has nothing.
-func (db *DB) find(a netip.Addr, exact bool) (rec uint32, bits int, err error) {
+// record covers. IPv4 addresses (and IPv4-mapped IPv6 ones) are looked up
+// in an IPv6 tree under ::/96, as the format stores them; an IPv6 address in
+// an IPv4 tree, or an invalid Addr, has nothing.
+func (db *DB) find(a netip.Addr) (rec uint32, bits int, err error) {
 	a = a.Unmap()
 	nc := db.nodeCount
-	k := db.jumpBits
-	if exact {
-		k = 0
-	}
-	var n int
 	switch {
 	case a.Is4():
 		if db.ipv4Rec >= nc {
 			return db.ipv4Rec, 0, nil // the record covers all of IPv4
 		}
 		v4 := a.As4()
-		key := binary.BigEndian.Uint32(v4[:])
-		rec = db.ipv4Rec
-		if k > 0 {
-			rec = db.jump4[key>>(32-k)]
-		}
-		rec, n = db.walk(rec, uint64(key)<<(32+k), 0, 32-k)
+		rec, bits = db.walk(db.ipv4Rec, uint64(binary.BigEndian.Uint32(v4[:]))<<32, 0, 32)
 	case a.Is6() && db.meta.IPVersion == 6:
 		v6 := a.As16()
-		hi, lo := binary.BigEndian.Uint64(v6[:8]), binary.BigEndian.Uint64(v6[8:])
-		rec = 0
-		if k > 0 {
-			rec = db.jump6[hi>>(64-k)]
-			hi, lo = hi<<k|lo>>(64-k), lo<<k
-		}
-		rec, n = db.walk(rec, hi, lo, 128-k)
+		rec, bits = db.walk(0, binary.BigEndian.Uint64(v6[:8]), binary.BigEndian.Uint64(v6[8:]), 128)
 	default:
 		return nc, 0, nil
 	}
 	if rec < nc {
-		return 0, 0, db.formatErr(-1, "search tree: node %d is still a node after all %d bits of %s", rec, n+k, a)
+		return 0, 0, db.formatErr(-1, "search tree: node %d is still a node after all %d bits of %s", rec, bits, a)
 	}
-	return rec, n + k, nil
+	return rec, bits, nil
+}
+
+// findFast is find without the prefix length, through the jump tables and
+// the stride nodes.
+func (db *DB) findFast(a netip.Addr) (uint32, error) {
+	a = a.Unmap()
+	nc, k := db.nodeCount, db.jumpBits
+	var rec uint32
+	switch {
+	case a.Is4():
+		if db.ipv4Rec >= nc {
+			return db.ipv4Rec, nil
+		}
+		v4 := a.As4()
+		key := binary.BigEndian.Uint32(v4[:])
+		rec = db.strideWalk(db.jump4[key>>(32-k)], uint64(key)<<(32+k), 0, 32-k)
+	case a.Is6() && db.meta.IPVersion == 6:
+		v6 := a.As16()
+		hi, lo := binary.BigEndian.Uint64(v6[:8]), binary.BigEndian.Uint64(v6[8:])
+		rec = db.strideWalk(db.jump6[hi>>(64-k)], hi<<k|lo>>(64-k), lo<<k, 128-k)
+	default:
+		return nc, nil
+	}
+	if rec < nc {
+		// A broken tree: find says where.
+		rec, _, err := db.find(a)
+		return rec, err
+	}
+	return rec, nil
 }
 
 // dataOffset turns terminal record rec (not nodeCount) into an offset in the
@@ -161,7 +173,7 @@ func (db *DB) dataOffset(rec uint32) (int, error) {
 // Country does not allocate for codes of two letters A-Z: it returns shared
 // strings.
 func (db *DB) Country(a netip.Addr) (cc string, ok bool, err error) {
-	rec, _, err := db.find(a, false)
+	rec, err := db.findFast(a)
 	if err != nil {
 		return "", false, inLookup(err, a)
 	}
@@ -202,7 +214,7 @@ func (db *DB) Lookup(a netip.Addr) (map[string]any, error) {
 // []byte; double: float64; float: float32; boolean: bool; uint16, uint32,
 // uint64: the same Go types; int32: int32; uint128: *big.Int.
 func (db *DB) LookupValue(a netip.Addr) (v any, network netip.Prefix, err error) {
-	rec, bits, err := db.find(a, true)
+	rec, bits, err := db.find(a)
 	if err != nil {
 		return nil, netip.Prefix{}, inLookup(err, a)
 	}
