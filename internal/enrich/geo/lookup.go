@@ -32,51 +32,23 @@ func (db *DB) record(node, bit uint32) uint32 {
 // the key hi:lo (most significant bit first) and returns the record it stops
 // at and the number of bits used. The record is a node (below nodeCount)
 // only if all n bits were used without reaching the data or an empty
-// record. It is record() in a loop, once for each record size.
+// record.
 func (db *DB) walk(rec uint32, hi, lo uint64, n int) (uint32, int) {
-	nc, t := db.nodeCount, db.tree
-	switch db.recordSize {
-	case 24:
-		for i := range n {
-			if rec >= nc {
-				return rec, i
-			}
-			o := int(rec)*6 + int(hi>>63)*3
-			p := t[o : o+3 : o+3]
-			rec = uint32(p[0])<<16 | uint32(p[1])<<8 | uint32(p[2])
-			hi, lo = hi<<1|lo>>63, lo<<1
+	for i := range n {
+		if rec >= db.nodeCount {
+			return rec, i
 		}
-	case 28:
-		for i := range n {
-			if rec >= nc {
-				return rec, i
-			}
-			o := int(rec) * 7
-			p := t[o : o+7 : o+7]
-			if hi>>63 == 0 {
-				rec = uint32(p[3]&0xf0)<<20 | uint32(p[0])<<16 | uint32(p[1])<<8 | uint32(p[2])
-			} else {
-				rec = uint32(p[3]&0x0f)<<24 | uint32(p[4])<<16 | uint32(p[5])<<8 | uint32(p[6])
-			}
-			hi, lo = hi<<1|lo>>63, lo<<1
-		}
-	default:
-		for i := range n {
-			if rec >= nc {
-				return rec, i
-			}
-			o := int(rec)*8 + int(hi>>63)*4
-			rec = binary.BigEndian.Uint32(t[o : o+4 : o+4])
-			hi, lo = hi<<1|lo>>63, lo<<1
-		}
+		rec = db.record(rec, uint32(hi>>63))
+		hi, lo = hi<<1|lo>>63, lo<<1
 	}
 	return rec, n
 }
 
 // jumpTable returns the records reached from record root after jumpBits
 // bits, for each value of those bits; or a terminal record reached before.
-// Country starts its walk there: the top of the tree in one read instead
-// of jumpBits. It costs at most 2^(jumpBits+1) steps, whatever the tree.
+// Country starts its walk there (in stride nodes, stride.go): the top of
+// the tree in one read instead of jumpBits. It costs at most
+// 2^(jumpBits+1) steps, whatever the tree.
 func (db *DB) jumpTable(root uint32) []uint32 {
 	k := db.jumpBits
 	tab := make([]uint32, 1<<k)
