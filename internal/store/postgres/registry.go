@@ -44,42 +44,44 @@ func (s *Store) Import(ctx context.Context, source constituency.Source,
 	if err := store.CheckImportSource(source); err != nil {
 		return d, err
 	}
-	err := s.writeTx(ctx, func(tx pgx.Tx) error {
+	what := "import " + string(source)
+	err := s.writeTx(ctx, what, func(tx pgx.Tx) error {
 		h := fnv.New64a()
 		h.Write([]byte("tocsin registry import\x00" + s.schema + "\x00" + string(source)))
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(h.Sum64())); err != nil {
-			return fmt.Errorf("lock source: %w", err)
+			return fmt.Errorf("%s: wait for other imports of it: %w", what, err)
 		}
 		t := table{tx: tx, source: source}
 		var err error
 		if d.Orgs, err = store.ImportRows(ctx, &orgTable{t}, source, orgs); err != nil {
-			return fmt.Errorf("organisations: %w", err)
+			return fmt.Errorf("%s organisations: %w", what, err)
 		}
 		if d.Assets, err = store.ImportRows(ctx, &assetTable{t}, source, assets); err != nil {
-			return fmt.Errorf("assets: %w", err)
+			return fmt.Errorf("%s assets: %w", what, err)
 		}
 		if d.Contacts, err = store.ImportRows(ctx, &contactTable{t}, source, contacts); err != nil {
-			return fmt.Errorf("contacts: %w", err)
+			return fmt.Errorf("%s contacts: %w", what, err)
 		}
-		return ctx.Err()
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
 	})
-	if err != nil {
-		return d, fmt.Errorf("import %s %w", source, err)
-	}
-	return d, nil
+	return d, err
 }
 
 // writeTx runs fn in a transaction on a pooled connection and commits it
-// when fn succeeds.
-func (s *Store) writeTx(ctx context.Context, fn func(pgx.Tx) error) error {
+// when fn succeeds. Errors of fn are returned as they are, the others
+// prefixed with what.
+func (s *Store) writeTx(ctx context.Context, what string, fn func(pgx.Tx) error) error {
 	c, err := s.pool.acquire(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	defer s.pool.release(c)
 	tx, err := c.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -89,7 +91,10 @@ func (s *Store) writeTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	if err := fn(tx); err != nil {
 		return err
 	}
-	return tx.Commit(ctx)
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
 }
 
 // table is what the three import tables share.
@@ -454,7 +459,8 @@ func (s *Store) PutOrg(ctx context.Context, o constituency.Org) error {
 	if err := store.NormalizeOrg(&o, manual); err != nil {
 		return fmt.Errorf("put %w", err)
 	}
-	return s.writeTx(ctx, func(tx pgx.Tx) error {
+	what := "put organisation " + o.ID
+	return s.writeTx(ctx, what, func(tx pgx.Tx) error {
 		var n int64
 		err := tx.QueryRow(ctx, `INSERT INTO orgs (`+orgCols+`) VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (id) DO UPDATE SET name = excluded.name, sector = excluded.sector, country = excluded.country, languages = excluded.languages
@@ -472,7 +478,8 @@ func (s *Store) PutOrg(ctx context.Context, o constituency.Org) error {
 
 // DeleteOrg implements store.Registry.
 func (s *Store) DeleteOrg(ctx context.Context, id string) error {
-	return s.writeTx(ctx, func(tx pgx.Tx) error {
+	what := "delete organisation " + id
+	return s.writeTx(ctx, what, func(tx pgx.Tx) error {
 		var source string
 		err := tx.QueryRow(ctx, `SELECT source FROM orgs WHERE id = $1 FOR UPDATE`, id).Scan(&source)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -519,7 +526,7 @@ func (s *Store) PutAsset(ctx context.Context, a constituency.Asset) error {
 		return fmt.Errorf("put %w", err)
 	}
 	what := "put asset " + store.AssetString(&a)
-	return s.writeTx(ctx, func(tx pgx.Tx) error {
+	return s.writeTx(ctx, what, func(tx pgx.Tx) error {
 		if err := orgExists(ctx, tx, what, a.Org); err != nil {
 			return err
 		}
@@ -542,7 +549,7 @@ func (s *Store) DeleteAsset(ctx context.Context, a constituency.Asset) error {
 		return fmt.Errorf("delete %w", err)
 	}
 	what := "delete asset " + store.AssetString(&a)
-	return s.writeTx(ctx, func(tx pgx.Tx) error {
+	return s.writeTx(ctx, what, func(tx pgx.Tx) error {
 		key := keyOf(&a).args()
 		tag, err := tx.Exec(ctx, `DELETE FROM assets WHERE `+assetKeyWhere, key...)
 		if err != nil {
@@ -578,7 +585,8 @@ func (s *Store) ConfirmAsset(ctx context.Context, a constituency.Asset) error {
 	if err := store.NormalizeAsset(&a, a.Source); err != nil {
 		return fmt.Errorf("confirm %w", err)
 	}
-	return s.writeTx(ctx, func(tx pgx.Tx) error {
+	what := "confirm asset " + store.AssetString(&a)
+	return s.writeTx(ctx, what, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE assets SET confirmed = true WHERE `+assetKeyWhere, keyOf(&a).args()...)
 		if err != nil {
 			return fmt.Errorf("confirm asset %s: %w", store.AssetString(&a), err)
@@ -599,7 +607,7 @@ func (s *Store) PutContact(ctx context.Context, c constituency.Contact) error {
 		return fmt.Errorf("put %w", err)
 	}
 	what := "put contact " + c.Email + " of " + c.Org
-	return s.writeTx(ctx, func(tx pgx.Tx) error {
+	return s.writeTx(ctx, what, func(tx pgx.Tx) error {
 		if err := orgExists(ctx, tx, what, c.Org); err != nil {
 			return err
 		}
@@ -616,7 +624,7 @@ func (s *Store) PutContact(ctx context.Context, c constituency.Contact) error {
 // DeleteContact implements store.Registry.
 func (s *Store) DeleteContact(ctx context.Context, org, email string) error {
 	what := "delete contact " + email + " of " + org
-	return s.writeTx(ctx, func(tx pgx.Tx) error {
+	return s.writeTx(ctx, what, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM contacts WHERE org = $1 AND email = $2 AND source = 'manual'`, cleanText(org), cleanText(email))
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
