@@ -116,6 +116,7 @@ func BenchmarkLookup(b *testing.B) {
 func BenchmarkOpenVerify(b *testing.B) {
 	path := sharedPath(b, filepath.Join(realDir, "geo-whois-asn-country.mmdb"))
 	b.Run("Open", func(b *testing.B) {
+		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := Open(path); err != nil {
 				b.Fatal(err)

@@ -49,20 +49,15 @@ func (db *DB) buildStride(roots []uint32) ([]uint32, []uint32) {
 		fill(db.record(rec, 0), depth+1, prefix<<1, entries)
 		fill(db.record(rec, 1), depth+1, prefix<<1|1, entries)
 	}
-	// Filled in chunks, copied once into place: growing one slice would
-	// copy it over and over.
-	chunk := min(1<<12, int(nc)) // stride nodes, no more than there can be
-	var chunks [][]uint32
+	// Two passes: the first finds the stride nodes (filling a scratch
+	// node), the second fills them in a slice of the exact size.
+	var scratch [1 << strideBits]uint32
 	for k := 0; k < len(queue); k++ {
-		if k%chunk == 0 {
-			chunks = append(chunks, make([]uint32, chunk<<strideBits))
-		}
-		o := k % chunk << strideBits
-		fill(queue[k], 0, 0, chunks[k/chunk][o:o+1<<strideBits])
+		fill(queue[k], 0, 0, scratch[:])
 	}
 	nodes := make([]uint32, len(queue)<<strideBits)
-	for i, c := range chunks {
-		copy(nodes[i*chunk<<strideBits:], c)
+	for k, rec := range queue {
+		fill(rec, 0, 0, nodes[k<<strideBits:(k+1)<<strideBits])
 	}
 	return nodes, out
 }
