@@ -192,3 +192,25 @@ func BenchmarkImport(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkReader reads generated inetnum objects from memory.
+func BenchmarkReader(b *testing.B) {
+	s := sizes(200_000)
+	data, _ := io.ReadAll(newGenReader(s, "inetnum", 0, 50_000))
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		rd := NewReader(strings.NewReader(string(data)))
+		n := 0
+		for _, err := range rd.All() {
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n != 50_000 {
+			b.Fatalf("%d objects", n)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/50_000, "ns/object")
+}

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"compress/bzip2"
 	"compress/gzip"
-	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -254,8 +253,7 @@ func (r *Reader) All() iter.Seq2[*Object, error] {
 			if !yield(o, err) {
 				return
 			}
-			var oe *ObjectError
-			if err != nil && !errors.As(err, &oe) {
+			if _, ok := err.(*ObjectError); err != nil && !ok {
 				return
 			}
 		}
