@@ -561,3 +561,49 @@ func TestManySkipped(t *testing.T) {
 		t.Errorf("LineError = %q", got)
 	}
 }
+
+func TestSnapshotDamage(t *testing.T) {
+	var b Builder
+	if _, err := Read(strings.NewReader(ipLocationDBSample), &b); err != nil {
+		t.Fatal(err)
+	}
+	tab := mustBuild(t, &b)
+	var buf bytes.Buffer
+	n, err := tab.WriteTo(&buf)
+	if err != nil || n != int64(buf.Len()) {
+		t.Fatalf("WriteTo = %d, %v; wrote %d bytes", n, err, buf.Len())
+	}
+	good := buf.Bytes()
+	for i := range len(good) {
+		if _, err := ReadTable(bytes.NewReader(good[:i])); !errors.Is(err, ErrFormat) {
+			t.Fatalf("cut to %d bytes: %v, want ErrFormat", i, err)
+		}
+		bad := bytes.Clone(good)
+		bad[i] ^= 0x10
+		if _, err := ReadTable(bytes.NewReader(bad)); !errors.Is(err, ErrFormat) {
+			t.Fatalf("byte %d flipped: %v, want ErrFormat", i, err)
+		}
+	}
+	// A snapshot followed by more data loads; the rest stays unread.
+	r := bytes.NewReader(append(bytes.Clone(good), "rest"...))
+	if _, err := ReadTable(r); err != nil || r.Len() != 4 {
+		t.Errorf("with data after it: %v, %d bytes left", err, r.Len())
+	}
+	future := bytes.Clone(good)
+	future[8] = 9
+	if _, err := ReadTable(bytes.NewReader(future)); err == nil || !strings.Contains(err.Error(), "version 9") {
+		t.Errorf("version 9: %v", err)
+	}
+	if _, err := ReadTable(strings.NewReader(ipLocationDBSample)); err == nil || !strings.Contains(err.Error(), "not a snapshot") {
+		t.Errorf("CSV as a snapshot: %v", err)
+	}
+	var empty bytes.Buffer
+	if _, err := new(Table).WriteTo(&empty); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := ReadTable(&empty); err != nil {
+		t.Errorf("empty table: %v", err)
+	} else if _, ok := e.Lookup(netip.MustParseAddr("1.0.0.1")); ok {
+		t.Error("empty table found an address")
+	}
+}
