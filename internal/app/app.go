@@ -96,7 +96,7 @@ func (a *App) Ingester() (*ingest.Ingester, error) {
 	if err != nil {
 		return nil, err
 	}
-	x, err := a.enricher()
+	x, err := a.enricher(context.Background())
 	if err != nil {
 		return nil, err
 	}

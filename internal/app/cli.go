@@ -47,6 +47,7 @@ func commands() []command {
 		{"ingest", "read threat-data files into events", cmdIngest},
 		{"events", "list stored events", cmdEvents},
 		{"lookup", "what tocsin knows of an IP, a CIDR, an AS number or a domain", cmdLookup},
+		{"constituents", "the constituency: import ripe|FILE, list, show, add, remove", cmdConstituents},
 		{"quarantine", "list rows that could not be parsed (quarantine list)", cmdQuarantine},
 		{"reports", "list stored raw reports (reports list)", cmdReports},
 		{"check-config", "check the configuration file and print the effective settings", cmdCheckConfig},

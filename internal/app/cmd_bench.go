@@ -2,10 +2,10 @@ package app
 
 import (
 	"bytes"
-	"errors"
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -33,7 +34,7 @@ func cmdLookup(ctx context.Context, env *Env, args []string) int {
 		return exitFail
 	}
 	defer a.Close()
-	x, err := a.enricher()
+	x, err := a.enricher(ctx)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "tocsin lookup: %v\n", err)
 		return exitFail
@@ -105,6 +106,7 @@ func (l *lookuper) one(w io.Writer, target string) error {
 		if l.x.ASN != nil {
 			ans.asName = l.x.ASN.Name(n)
 		}
+		l.owner(&ans, &event.Endpoint{ASN: n}, "")
 	case strings.Contains(target, "/"):
 		p, err := netip.ParsePrefix(target)
 		if err != nil {
@@ -129,8 +131,12 @@ func (l *lookuper) one(w io.Writer, target string) error {
 				ans.domain = reg
 			}
 		}
+		l.owner(&ans, &event.Endpoint{}, name)
 		// RFC 2142: abuse@ of the domain, the last resort.
-		ans.contacts = append(ans.contacts, constituency.Contact{Email: "abuse@" + ans.domain, Role: "abuse", Source: constituency.SourceRFC2142})
+		last := constituency.Contact{Email: "abuse@" + ans.domain, Role: "abuse", Source: constituency.SourceRFC2142}
+		if !slices.ContainsFunc(ans.contacts, func(c constituency.Contact) bool { return c.Email == last.Email }) {
+			ans.contacts = append(ans.contacts, last)
+		}
 	}
 	l.buf = l.write(l.buf[:0], &ans)
 	_, err := w.Write(l.buf)
@@ -142,6 +148,17 @@ func (l *lookuper) ip(ans *answer, a netip.Addr) {
 	e.Source.IP = a
 	l.x.Event(&e)
 	ans.asn, ans.asName, ans.network, ans.cc = e.Source.ASN, e.Source.ASName, e.Source.Network, e.Source.Geolocation.CC
+	l.owner(ans, &e.Source, "")
+}
+
+// owner fills in the organisation and its contact chain.
+func (l *lookuper) owner(ans *answer, p *event.Endpoint, host string) {
+	org, ok := l.x.Owner(p, host)
+	if !ok {
+		return
+	}
+	ans.org = l.x.Owners.Org(org)
+	ans.contacts = append(ans.contacts, l.x.Owners.Contacts(org)...)
 }
 
 func isASN(s string) bool {

@@ -1,15 +1,18 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	"github.com/tocsin/tocsin/internal/constituency/index"
 	"github.com/tocsin/tocsin/internal/enrich"
 	"github.com/tocsin/tocsin/internal/enrich/asn"
 	"github.com/tocsin/tocsin/internal/enrich/domain"
 	"github.com/tocsin/tocsin/internal/enrich/geo"
+	"github.com/tocsin/tocsin/internal/store"
 )
 
 // Where the reference data lives in the data directory.
@@ -22,8 +25,13 @@ func pslPath(dataDir string) string {
 // enricher loads the reference data imported into the data directory. What
 // has not been imported is skipped; the Public Suffix List is compiled in.
 // A file that is there but broken is an error that says how to fix it.
-func (a *App) enricher() (*enrich.Enricher, error) {
+func (a *App) enricher(ctx context.Context) (*enrich.Enricher, error) {
 	x := &enrich.Enricher{PSL: domain.Embedded()}
+	ix, err := a.ownerIndex(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("owner index: %w", err)
+	}
+	x.Owners = ix
 	if f, err := os.Open(asnPath(a.DataDir)); err == nil {
 		x.ASN, err = asn.ReadTable(f)
 		f.Close()
@@ -49,4 +57,44 @@ func (a *App) enricher() (*enrich.Enricher, error) {
 		x.PSL = l
 	}
 	return x, nil
+}
+
+// ownerIndex builds the owner index from the registry: every organisation,
+// confirmed asset and contact. It returns nil when the registry is empty.
+func (a *App) ownerIndex(ctx context.Context) (*index.Index, error) {
+	reg, err := a.registry()
+	if err != nil {
+		return nil, err
+	}
+	b := index.NewBuilder()
+	n := 0
+	for o, err := range reg.Orgs(ctx) {
+		if err != nil {
+			return nil, err
+		}
+		if err := b.AddOrg(*o); err != nil {
+			return nil, err
+		}
+		n++
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	for x, err := range reg.Assets(ctx, store.AssetFilter{}) {
+		if err != nil {
+			return nil, err
+		}
+		if err := b.AddAsset(*x); err != nil {
+			a.Log.Warn("asset left out of the owner index", "org", x.Org, "asset", store.AssetString(x), "err", err)
+		}
+	}
+	for c, err := range reg.Contacts(ctx, "") {
+		if err != nil {
+			return nil, err
+		}
+		if err := b.AddContact(*c); err != nil {
+			a.Log.Warn("contact left out of the owner index", "org", c.Org, "email", c.Email, "err", err)
+		}
+	}
+	return b.Build()
 }

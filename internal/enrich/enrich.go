@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/tocsin/tocsin/internal/constituency/index"
 	"github.com/tocsin/tocsin/internal/enrich/asn"
 	"github.com/tocsin/tocsin/internal/enrich/domain"
 	"github.com/tocsin/tocsin/internal/enrich/geo"
@@ -21,14 +22,15 @@ import (
 // Enricher holds the reference data. Every field may be nil: that lookup is
 // then skipped. An Enricher is safe for concurrent use.
 type Enricher struct {
-	ASN *asn.Table
-	Geo *geo.DB
-	PSL *domain.List
+	ASN    *asn.Table
+	Geo    *geo.DB
+	PSL    *domain.List
+	Owners *index.Index
 }
 
 // Enabled reports whether e has any data to enrich with.
 func (x *Enricher) Enabled() bool {
-	return x != nil && (x.ASN != nil || x.Geo != nil || x.PSL != nil)
+	return x != nil && (x.ASN != nil || x.Geo != nil || x.PSL != nil || x.Owners != nil)
 }
 
 // Event enriches the source and the destination of e.
@@ -41,11 +43,14 @@ func (x *Enricher) endpoint(e *event.Event, p *event.Endpoint, prefix string) {
 	if p.IP.IsValid() {
 		x.ip(e, p, prefix)
 	}
+	host := p.FQDN
+	if host == "" && p.URL != "" {
+		host = urlHost(p.URL)
+	}
+	if x.Owners != nil {
+		x.owner(e, p, prefix, host)
+	}
 	if x.PSL != nil {
-		host := p.FQDN
-		if host == "" && p.URL != "" {
-			host = urlHost(p.URL)
-		}
 		if host != "" {
 			if suffix, _ := x.PSL.PublicSuffix(host); suffix != "" && p.DomainSuffix == "" {
 				p.DomainSuffix = suffix
@@ -85,6 +90,47 @@ func (x *Enricher) ip(e *event.Event, p *event.Endpoint, prefix string) {
 			case p.Geolocation.CC != cc:
 				e.SetExtra(prefix+"cc_lookup", cc)
 			}
+		}
+	}
+}
+
+// Owner finds the organisation an endpoint belongs to: by address (longest
+// prefix), else by AS number, else by domain. ok is false when it belongs
+// to no known organisation.
+func (x *Enricher) Owner(p *event.Endpoint, host string) (org index.OrgRef, ok bool) {
+	if x.Owners == nil {
+		return 0, false
+	}
+	if p.IP.IsValid() {
+		if org, _, ok = x.Owners.OwnerOfIP(p.IP); ok {
+			return org, true
+		}
+	}
+	if p.ASN != 0 {
+		if org, ok = x.Owners.OwnerOfASN(p.ASN); ok {
+			return org, true
+		}
+	}
+	if host != "" {
+		if org, _, ok = x.Owners.OwnerOfDomain(host); ok {
+			return org, true
+		}
+	}
+	return 0, false
+}
+
+// owner records the endpoint's organisation (extra.source.org) and its best
+// contact (source.abuse_contact, IntelMQ's field), unless the feed named a
+// contact already.
+func (x *Enricher) owner(e *event.Event, p *event.Endpoint, prefix, host string) {
+	org, ok := x.Owner(p, host)
+	if !ok {
+		return
+	}
+	e.SetExtra(prefix+"org", x.Owners.Org(org).ID)
+	if p.AbuseContact == "" {
+		if cs := x.Owners.Contacts(org); len(cs) > 0 {
+			p.AbuseContact = cs[0].Email
 		}
 	}
 }

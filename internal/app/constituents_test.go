@@ -1,0 +1,103 @@
+package app
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestConstituency: a RIPE import and manual entries make the constituency;
+// lookups and ingested events find the owner and the contact chain, manual
+// entries first; a re-import changes nothing and never touches manual data.
+func TestConstituency(t *testing.T) {
+	data := t.TempDir()
+	dump := filepath.Join("..", "constituency", "ripe", "testdata", "mixed.rpsl")
+	r := run(t, data, nil, "constituents", "import", "ripe", "--country", "SE", "--json", dump)
+	if r.code != 0 {
+		t.Fatalf("import ripe: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	var imp struct {
+		Assets struct{ Added int }
+	}
+	json.Unmarshal([]byte(r.stdout), &imp)
+	if imp.Assets.Added == 0 {
+		t.Fatalf("import added no assets: %s", r.stdout)
+	}
+	again := run(t, data, nil, "constituents", "import", "ripe", "--country", "SE", dump)
+	if !strings.Contains(again.stdout, "assets:        0 added, 0 changed, 0 removed") {
+		t.Errorf("re-import changed something:\n%s", again.stdout)
+	}
+
+	dir := t.TempDir()
+	manual := filepath.Join(dir, "constituents.yaml")
+	os.WriteFile(manual, []byte(`organisations:
+  - id: example-energy
+    name: Example Energi AB
+    sector: energy
+    country: se
+    languages: [sv, en]
+    contacts: [{email: CERT@example-energy.se}]
+    assets: [192.0.2.128/25, AS64500, example-energy.se]
+`), 0o644)
+	if r := run(t, data, nil, "constituents", "import", manual); r.code != 0 {
+		t.Fatalf("import manual: exit %d %s", r.code, r.stderr)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("organisations:\n  - id: x\n    name: X\n    asets: [192.0.2.0/24]\n"), 0o644)
+	if r := run(t, data, nil, "constituents", "import", bad); r.code != 1 || !strings.Contains(r.stderr, "asets") {
+		t.Errorf("unknown key: exit %d, %s", r.code, r.stderr)
+	}
+
+	r = run(t, data, nil, "lookup", "--json", "192.0.2.200", "192.0.2.5", "www.example-energy.se", "AS64500")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if r.code != 0 || len(lines) != 4 {
+		t.Fatalf("lookup: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// The manual /25 is more specific than the RIPE /24.
+	if !strings.Contains(lines[0], `"org":{"id":"manual:example-energy","name":"Example Energi AB"}`) || !strings.Contains(lines[0], `{"email":"cert@example-energy.se","source":"manual"}`) {
+		t.Errorf("192.0.2.200: %s", lines[0])
+	}
+	if !strings.Contains(lines[1], `"org":{"id":"ripe:`) || !strings.Contains(lines[1], `"source":"ripe"`) {
+		t.Errorf("192.0.2.5 should be the RIPE holder's, with its abuse-c: %s", lines[1])
+	}
+	if !strings.Contains(lines[2], `"manual:example-energy"`) || !strings.HasSuffix(lines[2], `{"email":"abuse@example-energy.se","source":"rfc2142"}]}`) {
+		t.Errorf("domain: %s", lines[2])
+	}
+	if !strings.Contains(lines[3], `"manual:example-energy"`) {
+		t.Errorf("AS64500: %s", lines[3])
+	}
+
+	// Ingested events carry their owner and its best contact.
+	cfg := filepath.Join(dir, "tocsin.yaml")
+	os.WriteFile(cfg, []byte("feeds:\n  - name: partner\n    format: list\n    classification: {type: infected-system}\n"), 0o644)
+	list := filepath.Join(dir, "infected.txt")
+	os.WriteFile(list, []byte("192.0.2.200\n198.51.100.20\n"), 0o644)
+	if r := run(t, data, nil, "ingest", "--config", cfg, "--feed", "partner", list); r.code != 0 {
+		t.Fatalf("ingest: %s", r.stderr)
+	}
+	ev := run(t, data, nil, "events", "--config", cfg, "--json").stdout
+	if !strings.Contains(ev, `"extra.source.org":"manual:example-energy"`) || !strings.Contains(ev, `"source.abuse_contact":"cert@example-energy.se"`) {
+		t.Errorf("events lack the owner:\n%s", ev)
+	}
+
+	show := run(t, data, nil, "constituents", "show", "example-energy")
+	for _, want := range []string{"Example Energi AB", "192.0.2.128/25", "AS64500", "example-energy.se", "cert@example-energy.se"} {
+		if !strings.Contains(show.stdout, want) {
+			t.Errorf("show lacks %s:\n%s", want, show.stdout)
+		}
+	}
+	// A RIPE re-import leaves manual data alone; remove takes it away.
+	run(t, data, nil, "constituents", "import", "ripe", "--country", "SE", dump)
+	if l := run(t, data, nil, "constituents", "list"); !strings.Contains(l.stdout, "manual:example-energy") {
+		t.Errorf("manual organisation gone after a re-import:\n%s", l.stdout)
+	}
+	if r := run(t, data, nil, "constituents", "remove", "example-energy"); r.code != 0 {
+		t.Errorf("remove: %s", r.stderr)
+	}
+	ripeID := strings.SplitN(strings.SplitN(lines[1], `"org":{"id":"`, 2)[1], `"`, 2)[0]
+	if r := run(t, data, nil, "constituents", "remove", ripeID); r.code != 1 || !strings.Contains(r.stderr, "import it again") {
+		t.Errorf("removing an imported organisation: exit %d, %s", r.code, r.stderr)
+	}
+}
