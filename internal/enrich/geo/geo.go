@@ -22,6 +22,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -98,6 +99,11 @@ type DB struct {
 	jumpBits     int
 	jump4, jump6 []uint32
 	stride       []uint32
+
+	// countries caches Country's result for a terminal record as
+	// rec<<16 | index in codes (len(codes): no country); 0 is empty. The
+	// entries are atomic so that lookups may run concurrently.
+	countries *[1 << countryCacheBits]atomic.Uint64
 }
 
 // Limits on what a file may ask a reader to do. A record decodes to at most
@@ -131,7 +137,7 @@ func Open(path string) (*DB, error) {
 func OpenBytes(b []byte) (*DB, error) { return open("", b) }
 
 func open(file string, b []byte) (*DB, error) {
-	db := &DB{file: file, buf: b}
+	db := &DB{file: file, buf: b, countries: new([1 << countryCacheBits]atomic.Uint64)}
 	// The metadata starts after the last marker in the last 128 KiB.
 	tail := max(0, len(b)-maxMetadata)
 	i := bytes.LastIndex(b[tail:], metadataMarker)

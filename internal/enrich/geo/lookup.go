@@ -152,6 +152,13 @@ func (db *DB) Country(a netip.Addr) (cc string, ok bool, err error) {
 	if rec == db.nodeCount {
 		return "", false, nil
 	}
+	slot := &db.countries[(rec*0x9e3779b1)>>(32-countryCacheBits)]
+	if e := slot.Load(); uint32(e>>16) == rec {
+		if c := e & 0xffff; c < uint64(len(codes)) {
+			return codes[c], true, nil
+		}
+		return "", false, nil
+	}
 	off, err := db.dataOffset(rec)
 	if err != nil {
 		return "", false, inLookup(err, a)
@@ -161,7 +168,28 @@ func (db *DB) Country(a netip.Addr) (cc string, ok bool, err error) {
 	if err != nil {
 		return "", false, inLookup(err, a)
 	}
+	if c, isCode := codeIndex(cc); isCode {
+		slot.Store(uint64(rec)<<16 | c)
+	}
 	return cc, ok, nil
+}
+
+// countryCacheBits sizes the cache of Country results by terminal record:
+// 4096 entries of 8 bytes. A country database has a few hundred distinct
+// records, so after the first look-ups Country decodes nothing; a city
+// database has more, and some of them stay cached.
+const countryCacheBits = 12
+
+// codeIndex returns the index of cc in codes, len(codes) for "" (no
+// country), or false for an unusual code, which is not cached.
+func codeIndex(cc string) (uint64, bool) {
+	switch {
+	case cc == "":
+		return uint64(len(codes)), true
+	case len(cc) == 2 && cc[0]-'A' < 26 && cc[1]-'A' < 26:
+		return uint64(cc[0]-'A')*26 + uint64(cc[1]-'A'), true
+	}
+	return 0, false
 }
 
 // Lookup decodes the whole record for a, which must be a map; nil if the
