@@ -194,9 +194,10 @@ func lastAtMost(keys []uint32, lo, hi int, x uint32) int {
 	}
 	for n := hi - base; n > 1; {
 		half := n >> 1
-		if keys[base+half] <= x {
-			base += half
-		}
+		// gt is -1 when keys[base+half] > x, else 0: keys are 32-bit, so
+		// the 64-bit difference is negative exactly then.
+		gt := int(int64(uint64(x)-uint64(keys[base+half])) >> 63)
+		base += half &^ gt
 		n -= half
 	}
 	return base

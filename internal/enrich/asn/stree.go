@@ -1,5 +1,7 @@
 package asn
 
+import "math/bits"
+
 // stree is a static B-tree over sorted keys (Algorithmica's "S-tree"):
 // nodes of streeB keys, one cache line each, stored layer by layer in one
 // slice. A search reads one node per layer — six for the 103k IPv6 starts
@@ -59,14 +61,15 @@ func (t *stree) search(x uint64) int {
 	}
 	k := 0 // node within the layer
 	for l := len(t.off) - 1; l >= 0; l-- {
-		node := t.nodes[t.off[l]+k*streeB:]
-		node = node[:streeB]
-		c := 0
+		o := t.off[l] + k*streeB
+		node := (*[streeB]uint64)(t.nodes[o : o+streeB])
+		// Count the keys <= x without a branch: a borrow is a key > x.
+		var gt uint64
 		for _, v := range node {
-			if v <= x {
-				c++
-			}
+			_, b := bits.Sub64(x, v, 0)
+			gt += b
 		}
+		c := streeB - int(gt)
 		if c == 0 {
 			return -1 // only at the root: below every key
 		}

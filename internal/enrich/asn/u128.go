@@ -1,6 +1,7 @@
 package asn
 
 import (
+	"encoding/binary"
 	"math/bits"
 	"net/netip"
 )
@@ -13,20 +14,13 @@ type u128 struct{ hi, lo uint64 }
 var maxU128 = u128{^uint64(0), ^uint64(0)}
 
 func u128From16(b [16]byte) u128 {
-	return u128{
-		hi: uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 |
-			uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7]),
-		lo: uint64(b[8])<<56 | uint64(b[9])<<48 | uint64(b[10])<<40 | uint64(b[11])<<32 |
-			uint64(b[12])<<24 | uint64(b[13])<<16 | uint64(b[14])<<8 | uint64(b[15]),
-	}
+	return u128{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
 }
 
 func (u u128) bytes16() [16]byte {
 	var b [16]byte
-	for i := range 8 {
-		b[i] = byte(u.hi >> (56 - 8*i))
-		b[8+i] = byte(u.lo >> (56 - 8*i))
-	}
+	binary.BigEndian.PutUint64(b[:8], u.hi)
+	binary.BigEndian.PutUint64(b[8:], u.lo)
 	return b
 }
 
