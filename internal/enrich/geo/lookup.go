@@ -143,7 +143,9 @@ func (db *DB) dataOffset(rec uint32) (int, error) {
 // broken where the record for a is: a *FormatError.
 //
 // Country does not allocate for codes of two letters A-Z: it returns shared
-// strings.
+// strings. It walks a copy of the tree made for speed (jump tables and
+// stride nodes, built by Open) and remembers the code of the records it has
+// decoded.
 func (db *DB) Country(a netip.Addr) (cc string, ok bool, err error) {
 	rec, err := db.findFast(a)
 	if err != nil {
