@@ -63,6 +63,11 @@ func (x *Enricher) endpoint(e *event.Event, p *event.Endpoint, prefix string) {
 }
 
 func (x *Enricher) ip(e *event.Event, p *event.Endpoint, prefix string) {
+	// Private, loopback, link-local and other non-global addresses are in
+	// no routing table and in no country (some geo files say otherwise).
+	if !p.IP.Unmap().IsGlobalUnicast() || p.IP.Unmap().IsPrivate() {
+		return
+	}
 	if x.ASN != nil {
 		if r, ok := x.ASN.Lookup(p.IP); ok {
 			switch {

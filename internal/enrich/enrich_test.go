@@ -95,3 +95,15 @@ func BenchmarkEnrichIP(b *testing.B) {
 		x.Event(&e)
 	}
 }
+
+func TestEnrichSkipsPrivateAddresses(t *testing.T) {
+	x := testEnricher(t)
+	for _, ip := range []string{"192.168.1.1", "10.0.0.1", "127.0.0.1", "fe80::1", "::1"} {
+		var e event.Event
+		e.Set("source.ip", ip)
+		x.Event(&e)
+		if e.Source.ASN != 0 || e.Source.Geolocation.CC != "" {
+			t.Errorf("%s enriched: %s", ip, e.AppendJSON(nil))
+		}
+	}
+}
