@@ -274,6 +274,9 @@ func TestAccuracyCymru(t *testing.T) {
 // with pyasn's AS names and checks the lookup against the longest matching
 // prefix of the file at both ends of a sample of prefixes.
 func TestPyASNReal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads 634k prefixes")
+	}
 	var b Builder
 	rep := readFile(t, pyasnV6, func(f *os.File) (Report, error) { return ReadPyASN(f, &b) })
 	if rep.Entries != 606138+27693 || rep.Bad != 0 {
@@ -326,6 +329,9 @@ func TestIPToASNReal(t *testing.T) {
 // TestSnapshotReal saves the full ip-location-db table and loads it back:
 // the loaded table answers exactly as the built one.
 func TestSnapshotReal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the full table")
+	}
 	tab := ipLocationDBTable(t)
 	var buf bytes.Buffer
 	start := time.Now()
