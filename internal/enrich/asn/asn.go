@@ -5,16 +5,20 @@
 // A Builder collects ranges and prefixes from any number of sources —
 // ip-location-db's ASN CSV (ReadIPLocationDB), RouteViews prefix-to-AS
 // tables in pyasn's format (ReadPyASN) with pyasn's AS-name JSON
-// (ReadASNames), and iptoasn's TSV (ReadIPToASN) — and Build turns them into
-// an immutable Table. Where entries overlap, the narrowest one (the most
-// specific prefix, the shortest range) owns the addresses it covers; between
-// entries of the same size the one added first wins, so callers add their
-// most trusted source first.
+// (ReadASNames), and iptoasn's TSV (ReadIPToASN); Read tells them apart — and
+// Build turns them into an immutable Table. Where entries overlap, the
+// narrowest one (the most specific prefix, the shortest range) owns the
+// addresses it covers; between entries of the same size the one added first
+// wins, so callers add their most trusted source first.
 //
-// A Table answers Lookup without allocating, in well under 100 ns for the
-// full ip-location-db table, and is safe for concurrent use. WriteTo and
-// ReadTable save and load it as a compact binary snapshot, so a table built
-// once by an import is loaded in milliseconds by every later run.
+// A Table answers Lookup without allocating and is safe for concurrent use.
+// With the full ip-location-db table (515k ranges, 18 MB of heap) a lookup of
+// a random routed address costs about 60 ns for IPv4 and 120 ns for IPv6 on
+// the 2-core reference machine, every one a cache miss; addresses that
+// recur cost less (BenchmarkLookupV4, BenchmarkLookupV6). WriteTo and
+// ReadTable save and load the table as a compact binary snapshot, so a table
+// built once by an import (about 0.6 s) is loaded by every later run in
+// about 25 ms.
 package asn
 
 import (

@@ -235,7 +235,8 @@ func parseAddr(f []byte) (netip.Addr, error) {
 // with an inclusive range and the name quoted as CSV quotes it. Gzip input
 // is read transparently. A malformed line is skipped and listed in the
 // Report; an input none of whose first lines parses is an error wrapping
-// ErrFormat. After an error b may hold part of the input.
+// ErrFormat that names the line, and nothing of it reaches b. After another
+// error (reading, decompressing) b may hold part of the input: drop it.
 func ReadIPLocationDB(r io.Reader, b *Builder) (Report, error) {
 	return readLines(r, FormatIPLocationDB, func(line []byte, rep *Report) error {
 		var f [3][]byte
@@ -492,8 +493,9 @@ func ReadASNames(r io.Reader, b *Builder) (Report, error) {
 	return rep, nil
 }
 
-// Read reads an input in any of the formats above into b, telling the
-// format from its first data line: a JSON object is pyasn's AS names, a
+// Read reads an input in any of the formats of ReadIPLocationDB, ReadPyASN,
+// ReadIPToASN and ReadASNames into b, telling the format from its first
+// data line: a JSON object is pyasn's AS names, a
 // tab-separated range is iptoasn, a prefix is pyasn, a comma-separated range
 // is ip-location-db. Gzip and bzip2 are read transparently. An input it
 // cannot tell is an error wrapping ErrFormat that names the line.
