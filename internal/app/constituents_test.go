@@ -82,6 +82,11 @@ func TestConstituency(t *testing.T) {
 		t.Errorf("events lack the owner:\n%s", ev)
 	}
 
+	byOrg := run(t, data, nil, "events", "--config", cfg, "--json", "--org", "example-energy").stdout
+	if n := strings.Count(byOrg, "\n"); n != 1 || !strings.Contains(byOrg, "192.0.2.200") {
+		t.Errorf("--org example-energy printed %d events:\n%s", n, byOrg)
+	}
+
 	show := run(t, data, nil, "constituents", "show", "example-energy")
 	for _, want := range []string{"Example Energi AB", "192.0.2.128/25", "AS64500", "example-energy.se", "cert@example-energy.se"} {
 		if !strings.Contains(show.stdout, want) {
