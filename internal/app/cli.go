@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 )
@@ -29,6 +30,9 @@ type Env struct {
 	// IsTerminal reports whether w is an interactive terminal (progress
 	// bars are drawn only there).
 	IsTerminal func(w io.Writer) bool
+	// HTTPClient makes outgoing requests (security.txt); nil means the
+	// default client. Tests point it at a loopback server.
+	HTTPClient *http.Client
 }
 
 // OSEnv is the process's real environment.

@@ -9,9 +9,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tocsin/tocsin/internal/constituency"
 	"github.com/tocsin/tocsin/internal/enrich"
+	"github.com/tocsin/tocsin/internal/enrich/securitytxt"
 	"github.com/tocsin/tocsin/internal/event"
 )
 
@@ -20,6 +22,7 @@ func cmdLookup(ctx context.Context, env *Env, args []string) int {
 		"Tells what tocsin knows of an IP address, a CIDR, an AS number (AS64500) or a domain:\n"+
 			"origin AS, AS name, announced prefix, country, owner organisation and contacts, with their source.")
 	asJSON := fs.Bool("json", false, `one JSON object per target: {"target", "asn", "as_name", "network", "cc", "org", "contacts"}`)
+	secTxt := fs.Bool("security-txt", false, "for domains, fetch https://DOMAIN/.well-known/security.txt (RFC 9116) and add its contacts (cached for the run)")
 	targets, err := parseFlags(fs, args)
 	if err != nil {
 		return usageError(env, fs, err)
@@ -41,7 +44,12 @@ func cmdLookup(ctx context.Context, env *Env, args []string) int {
 	}
 	w := bufio.NewWriterSize(env.Stdout, 256<<10)
 	defer w.Flush()
-	l := &lookuper{x: x, json: *asJSON}
+	l := &lookuper{x: x, json: *asJSON, ctx: ctx}
+	if *secTxt {
+		f := &securitytxt.Fetcher{Client: env.HTTPClient}
+		l.sec = securitytxt.NewCache(f.Fetch, time.Hour, 10*time.Minute, nil)
+		l.log = func(format string, args ...any) { fmt.Fprintf(env.Stderr, "tocsin lookup: "+format+"\n", args...) }
+	}
 	bad := 0
 	for _, t := range targets {
 		if t != "-" {
@@ -83,6 +91,9 @@ type lookuper struct {
 	x    *enrich.Enricher
 	json bool
 	buf  []byte
+	ctx  context.Context
+	sec  *securitytxt.Cache // nil: security.txt is not fetched
+	log  func(format string, args ...any)
 }
 
 // answer is what lookup knows of one target.
@@ -132,6 +143,18 @@ func (l *lookuper) one(w io.Writer, target string) error {
 			}
 		}
 		l.owner(&ans, &event.Endpoint{}, name)
+		if l.sec != nil {
+			// A file may be used only when Get returns no error.
+			if f, err := l.sec.Get(l.ctx, ans.domain); err == nil {
+				for _, email := range f.Emails() {
+					if !slices.ContainsFunc(ans.contacts, func(c constituency.Contact) bool { return c.Email == email }) {
+						ans.contacts = append(ans.contacts, constituency.Contact{Email: email, Role: "security", Source: constituency.SourceSecurityTxt})
+					}
+				}
+			} else if l.log != nil {
+				l.log("security.txt of %s: %v", ans.domain, err)
+			}
+		}
 		// RFC 2142: abuse@ of the domain, the last resort.
 		last := constituency.Contact{Email: "abuse@" + ans.domain, Role: "abuse", Source: constituency.SourceRFC2142}
 		if !slices.ContainsFunc(ans.contacts, func(c constituency.Contact) bool { return c.Email == last.Email }) {

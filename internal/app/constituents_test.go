@@ -1,7 +1,13 @@
 package app
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,5 +110,36 @@ func TestConstituency(t *testing.T) {
 	ripeID := strings.SplitN(strings.SplitN(lines[1], `"org":{"id":"`, 2)[1], `"`, 2)[0]
 	if r := run(t, data, nil, "constituents", "remove", ripeID); r.code != 1 || !strings.Contains(r.stderr, "import it again") {
 		t.Errorf("removing an imported organisation: exit %d, %s", r.code, r.stderr)
+	}
+}
+
+// TestLookupSecurityTxt: the contact chain of a domain includes its
+// security.txt (RFC 9116), fetched over HTTPS from a loopback server.
+func TestLookupSecurityTxt(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/.well-known/security.txt" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "Contact: mailto:security@example.com\nContact: https://example.com/report\nExpires: 2099-01-01T00:00:00Z\n")
+	}))
+	defer srv.Close()
+	tr := srv.Client().Transport.(*http.Transport).Clone()
+	addr := srv.Listener.Addr().String()
+	tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
+	var out, errb bytes.Buffer
+	env := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" },
+		HTTPClient: &http.Client{Transport: tr}}
+	t.Setenv("TOCSIN_DATA_DIR", t.TempDir())
+	if code := Main(context.Background(), env, []string{"lookup", "--json", "--security-txt", "www.example.com"}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	want := `"contacts":[{"email":"security@example.com","source":"security.txt"},{"email":"abuse@example.com","source":"rfc2142"}]`
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("lookup printed %s\nwant %s", out.String(), want)
 	}
 }
