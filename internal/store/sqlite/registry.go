@@ -34,7 +34,17 @@ func (s *Store) Import(ctx context.Context, source constituency.Source,
 	if err := store.CheckImportSource(source); err != nil {
 		return d, err
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return d, fmt.Errorf("import %s: %w", source, err)
+	}
+	defer conn.Close()
+	restore, err := setCacheSize(ctx, conn, importCacheKiB)
+	if err != nil {
+		return d, fmt.Errorf("import %s: %w", source, err)
+	}
+	defer restore()
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return d, fmt.Errorf("import %s: %w", source, err)
 	}
@@ -60,6 +70,29 @@ func (s *Store) Import(ctx context.Context, source constituency.Source,
 	default:
 	}
 	return d, nil
+}
+
+// importCacheKiB is the page cache of the connection of an Import, twice
+// the usual: the unique index of assets takes about 60 bytes a row, and
+// new rows land all over it. Measured on a first import of 5M assets (2
+// cores): 87 s CPU with 64 MiB, 60 s with 128 MiB (peak RSS 296 MB), 49 s
+// with 256 MiB (585 MB); a re-import adds the import's index, 25 bytes a
+// stored row, and the garbage of reading them.
+const importCacheKiB = 128 << 10
+
+// setCacheSize sets the page cache of conn to kib KiB and returns a
+// function that sets it back.
+func setCacheSize(ctx context.Context, conn *sql.Conn, kib int) (restore func(), err error) {
+	var was int64
+	if err := conn.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&was); err != nil {
+		return nil, fmt.Errorf("read cache_size: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = %d`, -kib)); err != nil {
+		return nil, fmt.Errorf("set cache_size: %w", err)
+	}
+	return func() {
+		conn.ExecContext(context.Background(), fmt.Sprintf(`PRAGMA cache_size = %d`, was))
+	}, nil
 }
 
 // table is what the three import tables share: the transaction, prepared
