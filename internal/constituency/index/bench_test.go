@@ -23,30 +23,75 @@ type corpus struct {
 func orgName(i int) string { return fmt.Sprintf("ripe:ORG-%06d-RIPE", i) }
 
 // networks yields n generated network assets of one family, nested as
-// address space is: allocations (/8-/16 in IPv4, /24-/32 in IPv6) split
-// into assignments, those into smaller ones, down to host routes, with
-// about one prefix in 30 registered twice (manually and in RIPE).
+// the RIRs' databases are: allocations to LIRs (IPv4 /12-/22, IPv6
+// /24-/32), sub-allocations inside them (/16-/24, /36-/48), assignments to
+// end users inside either (/24-/30, /48-/64) and a few host routes inside
+// those (/32, /128). About one prefix in 30 is registered again, manually,
+// by another organisation.
 func networks(r *rand.Rand, n, nOrgs int, v6 bool) iter.Seq[constituency.Asset] {
 	return func(yield func(constituency.Asset) bool) {
 		width := 32
 		if v6 {
 			width = 128
 		}
-		made := make([]pfx, 0, n)
+		var alloc, sub, assign []pfx
+		any := func(lists ...[]pfx) (pfx, bool) {
+			total := 0
+			for _, l := range lists {
+				total += len(l)
+			}
+			if total == 0 {
+				return pfx{}, false
+			}
+			i := r.IntN(total)
+			for _, l := range lists {
+				if i < len(l) {
+					return l[i], true
+				}
+				i -= len(l)
+			}
+			panic("unreachable")
+		}
+		within := func(parent pfx, lo, hi int) pfx {
+			return inside(r, parent, max(parent.bits+1, lo+r.IntN(hi-lo+1)), width)
+		}
 		for range n {
 			var p pfx
 			src := constituency.SourceRIPE
-			switch k := r.IntN(1000); {
-			case k < 35 && len(made) > 0: // a prefix registered again, manually
-				p = made[r.IntN(len(made))]
-				src = constituency.SourceManual
-			default: // a part of an earlier prefix, or a new allocation
-				p = child(r, made, width)
-				if r.IntN(5) == 0 {
-					src = constituency.SourceManual
+			k := r.IntN(1000)
+			switch parent, ok := any(alloc, sub); {
+			case k < 20 || !ok:
+				if v6 {
+					p = pfx{hi: 0x2000000000000000 | r.Uint64()>>3, bits: 24 + r.IntN(9)}
+				} else {
+					p = pfx{lo: uint64(r.Uint32()), bits: 12 + r.IntN(11)}
 				}
+				p = inside(r, p, p.bits, width)
+				alloc = append(alloc, p)
+			case k < 100:
+				p, _ = any(alloc)
+				if v6 {
+					p = within(p, 36, 48)
+				} else {
+					p = within(p, 16, 24)
+				}
+				sub = append(sub, p)
+			case k < 930:
+				if v6 {
+					p = within(parent, 48, 64)
+				} else {
+					p = within(parent, 24, 30)
+				}
+				assign = append(assign, p)
+			case k < 965 && len(assign) > 0:
+				p = inside(r, assign[r.IntN(len(assign))], width, width)
+			default:
+				p, _ = any(alloc, sub, assign)
+				src = constituency.SourceManual
 			}
-			made = append(made, p)
+			if src == constituency.SourceRIPE && r.IntN(10) == 0 {
+				src = constituency.SourceManual
+			}
 			var a netip.Addr
 			if v6 {
 				a = addrFrom(p.hi, p.lo)
@@ -56,7 +101,7 @@ func networks(r *rand.Rand, n, nOrgs int, v6 bool) iter.Seq[constituency.Asset] 
 			if !yield(constituency.Asset{
 				Org:       orgName(r.IntN(nOrgs)),
 				Kind:      constituency.AssetNetwork,
-				Prefix:    netip.PrefixFrom(a, p.bits).Masked(),
+				Prefix:    netip.PrefixFrom(a, p.bits),
 				Source:    src,
 				Confirmed: true,
 			}) {
@@ -84,39 +129,30 @@ type pfx struct {
 	bits   int
 }
 
-// child returns a random part of a random prefix of made, or one in 50
-// times a new allocation. Most chains of nested prefixes stay short: a
-// prefix already deep (IPv4 /28, IPv6 /64 and longer) is rarely split.
-func child(r *rand.Rand, made []pfx, width int) pfx {
-	for try := 0; try < 8 && len(made) > 0 && r.IntN(50) != 0; try++ {
-		parent := made[r.IntN(len(made))]
-		room := width - parent.bits
-		deep := width == 32 && parent.bits >= 28 || width == 128 && parent.bits >= 64
-		if room == 0 || deep && r.IntN(4) != 0 {
-			continue
-		}
-		step := 1 + r.IntN(min(8, room))
-		if width == 128 && r.IntN(3) == 0 {
-			step = min(room, 8+r.IntN(24))
-		}
-		p := pfx{hi: r.Uint64(), lo: r.Uint64(), bits: parent.bits + step}
-		if width == 32 {
-			p.hi, p.lo = 0, p.lo&0xffffffff
-		}
-		// Keep the parent's bits, random ones below.
-		if pb := parent.bits + 128 - width; pb >= 64 {
-			m := lowMask(128 - pb)
-			p.hi, p.lo = parent.hi, parent.lo&^m|p.lo&m
-		} else {
-			m := lowMask(64 - pb)
-			p.hi = parent.hi&^m | p.hi&m
-		}
-		return p
+// inside returns a random prefix of length bits (at most width) inside
+// parent.
+func inside(r *rand.Rand, parent pfx, bits, width int) pfx {
+	bits = min(bits, width)
+	p := pfx{hi: r.Uint64(), lo: r.Uint64(), bits: bits}
+	if width == 32 {
+		p.hi, p.lo = 0, p.lo&0xffffffff
 	}
-	if width == 128 {
-		return pfx{hi: 0x2000000000000000 | r.Uint64()>>3, bits: 24 + r.IntN(9)}
+	// The parent's bits, random ones below, zeros after bits.
+	pb, cb := parent.bits+128-width, bits+128-width
+	if pb >= 64 {
+		m := lowMask(128 - pb)
+		p.hi, p.lo = parent.hi, parent.lo&^m|p.lo&m
+	} else {
+		m := lowMask(64 - pb)
+		p.hi = parent.hi&^m | p.hi&m
 	}
-	return pfx{lo: uint64(r.Uint32()), bits: 8 + r.IntN(9)}
+	if cb >= 64 {
+		p.lo &^= lowMask(128 - cb)
+	} else {
+		p.hi &^= lowMask(64 - cb)
+		p.lo = 0
+	}
+	return p
 }
 
 // feed adds the corpus to b as a store would stream it.

@@ -9,10 +9,16 @@ import (
 // IP prefixes are flattened into a range table: sorted, non-overlapping
 // spans that cover the whole address space, each naming the organisation
 // and prefix length of the longest prefix covering it (or none). A lookup
-// is then a binary search for the last span starting at or below the
-// address. A small bucket table, indexed by the address's high bits,
-// narrows the search to a few dozen spans first, so most lookups touch
-// two or three cache lines outside the bucket table.
+// is then a search for the last span starting at or below the address,
+// narrowed first to a few spans by a two-level table over the address's
+// bits (dir4.go, IPv4) or a radix over its high 64 bits (radix.go, IPv6),
+// both of which adapt to how crowded each part of the address space is.
+//
+// With a million prefixes the spans do not fit in the processor's caches,
+// so a lookup of a random address costs about one main-memory access (the
+// cache line of its spans) plus a few cache hits; the structures are
+// shaped to keep it so. Addresses that come in order, or again, as in
+// real feeds, find their lines in the cache.
 //
 // A span's value packs (org+1)<<8 | prefix length into 32 bits; 0 is a gap.
 // The prefix itself is the address masked to that length: the one prefix
@@ -157,89 +163,78 @@ func sweep(items []netItem, width int) ([]span, int) {
 	return out, sup
 }
 
-// bucketBits returns how many high bits of the key select a bucket for a
-// table of n spans: about eight spans per bucket, at most 2^17 buckets
-// (512 KiB of uint32).
-func bucketBits(n int) int {
-	b := 4
-	for b < 17 && 1<<b < n/8 {
-		b++
-	}
-	return b
-}
+// Spans a bucket of dir4 or radix should hold at most: a cache line's
+// worth of IPv4 spans; for IPv6 more, to keep the radix small.
+const (
+	bucketSpans4 = 6  // 8-byte spans
+	bucketSpans6 = 16 // 24-byte spans
+)
 
-// table4 is the IPv4 range table. Buckets split [base, last span start]
-// evenly; addresses below base fall in bucket 0, above the last bucket in
-// the last. A span's start and value sit side by side: the search ends on
-// the cache line that holds the answer.
+// window4 is how many IPv4 spans a lookup compares at once.
+const window4 = 8
+
+// table4 is the IPv4 range table. A span's start and value sit side by
+// side: the search ends on the cache line that holds the answer.
 type table4 struct {
-	spans  []span4
-	bucket []uint32 // bucket[k]: span holding the first address of bucket k; one extra at the end
-	base   uint32
-	shift  uint
-	nb     uint32 // number of buckets
+	spans []span4 // and window4 spans of padding
+	dir   dir4
 }
 
 type span4 struct{ start, val uint32 }
 
 func buildTable4(items []netItem) (table4, int) {
 	spans, sup := sweep(items, 32)
-	t := table4{spans: make([]span4, len(spans))}
+	// window4 spans of padding after the last, with its value, so that a
+	// lookup can read window4 spans past any span.
+	t := table4{spans: make([]span4, len(spans), len(spans)+window4)}
 	for i, s := range spans {
 		t.spans[i] = span4{uint32(s.start.lo), s.val}
 	}
-	n := len(spans)
-	t.nb = 1 << bucketBits(n)
-	if n > 1 {
-		t.base = t.spans[1].start
-		width := uint64(t.spans[n-1].start - t.base)
-		for width>>t.shift >= uint64(t.nb) {
-			t.shift++
-		}
+	last := t.spans[len(spans)-1].val
+	for range window4 {
+		t.spans = append(t.spans, span4{math.MaxUint32, last})
 	}
-	t.bucket = make([]uint32, t.nb+1)
-	j := 0
-	for k := uint64(1); k < uint64(t.nb); k++ {
-		a := min(uint64(t.base)+k<<t.shift, math.MaxUint32)
-		for j+1 < n && uint64(t.spans[j+1].start) <= a {
-			j++
-		}
-		t.bucket[k] = uint32(j)
-	}
-	t.bucket[t.nb] = uint32(n - 1)
+	t.dir = buildDir4(len(spans), bucketSpans4, func(i int) uint32 { return t.spans[i].start })
 	return t, sup
 }
 
 // lookup returns the value of the span holding x, 0 if none.
 func (t *table4) lookup(x uint32) uint32 {
-	if len(t.bucket) == 0 {
+	if len(t.spans) == 0 {
 		return 0
 	}
-	var k uint32
-	if x >= t.base {
-		k = min((x-t.base)>>t.shift, t.nb-1)
+	s := t.spans
+	i := t.dir.find(x)
+	// The last span starting at or below x, s[i].start <= x. Count the
+	// next eight that do without branching, so that the processor can go
+	// on to the next lookup while this one waits for memory; gallop on in
+	// the rare case they all do.
+	w := s[i+1 : i+1+window4]
+	c := 0
+	for j := range w {
+		c += int((uint64(x)-uint64(w[j].start))>>63) ^ 1
 	}
-	lo, hi := t.bucket[k], t.bucket[k+1]
-	s := t.spans[lo : hi+1]
-	// The last span starting at or below x: s[0].start <= x always.
-	i, n := 0, len(s)
-	for n > 1 {
-		half := n >> 1
-		if s[i+half].start <= x {
-			i += half
+	i += c
+	if c == window4 {
+		step := 1
+		for i+step < len(s) && s[i+step].start <= x {
+			i += step
+			step <<= 1
 		}
-		n -= half
+		for step > 1 {
+			step >>= 1
+			if i+step < len(s) && s[i+step].start <= x {
+				i += step
+			}
+		}
 	}
 	return s[i].val
 }
 
-// table6 is the IPv6 range table; buckets are cut on the high 64 bits.
+// table6 is the IPv6 range table.
 type table6 struct {
-	spans  []span6
-	bucket []uint32
-	base   uint64
-	shift  uint
-	nb     uint64
+	spans []span6
+	radix radix
 }
 
 type span6 struct {
@@ -253,48 +248,29 @@ func buildTable6(items []netItem) (table6, int) {
 	for i, s := range spans {
 		t.spans[i] = span6{s.start.hi, s.start.lo, s.val}
 	}
-	n := len(spans)
-	t.nb = 1 << bucketBits(n)
-	if n > 1 {
-		t.base = t.spans[1].hi
-		width := t.spans[n-1].hi - t.base
-		for width>>t.shift >= t.nb {
-			t.shift++
-		}
-	}
-	t.bucket = make([]uint32, t.nb+1)
-	j := 0
-	for k := uint64(1); k < t.nb; k++ {
-		a := u128{math.MaxUint64, math.MaxUint64} // past the end of the space
-		if k <= (math.MaxUint64-t.base)>>t.shift {
-			a = u128{t.base + k<<t.shift, 0}
-		}
-		for j+1 < n && !a.less(u128{t.spans[j+1].hi, t.spans[j+1].lo}) {
-			j++
-		}
-		t.bucket[k] = uint32(j)
-	}
-	t.bucket[t.nb] = uint32(n - 1)
+	t.radix = buildRadix(len(t.spans), bucketSpans6,
+		func(i int) uint64 { return t.spans[i].hi },
+		func(i int, a uint64) bool { s := &t.spans[i]; return s.hi < a || s.hi == a && s.lo == 0 })
 	return t, sup
 }
 
 func (t *table6) lookup(x u128) uint32 {
-	if len(t.bucket) == 0 {
+	if len(t.spans) == 0 {
 		return 0
 	}
-	var k uint64
-	if x.hi >= t.base {
-		k = min((x.hi-t.base)>>t.shift, t.nb-1)
+	s := t.spans
+	i := t.radix.find(x.hi)
+	// Gallop forward from s[i].start <= x, then halve back.
+	step := 1
+	for i+step < len(s) && !x.less(u128{s[i+step].hi, s[i+step].lo}) {
+		i += step
+		step <<= 1
 	}
-	lo, hi := t.bucket[k], t.bucket[k+1]
-	s := t.spans[lo : hi+1]
-	i, n := 0, len(s)
-	for n > 1 {
-		half := n >> 1
-		if m := &s[i+half]; m.hi < x.hi || (m.hi == x.hi && m.lo <= x.lo) {
-			i += half
+	for step > 1 {
+		step >>= 1
+		if i+step < len(s) && !x.less(u128{s[i+step].hi, s[i+step].lo}) {
+			i += step
 		}
-		n -= half
 	}
 	return s[i].val
 }
