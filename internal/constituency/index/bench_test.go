@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"runtime"
 	"runtime/metrics"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -155,11 +156,14 @@ func inside(r *rand.Rand, parent pfx, bits, width int) pfx {
 	return p
 }
 
-// feed adds the corpus to b as a store would stream it.
+// feed adds the corpus to b as a store would stream it. An error fails
+// tb, or panics if tb is nil.
 func (c corpus) feed(tb testing.TB, b adder) {
 	r := rand.New(rand.NewPCG(c.seed, 1))
 	must := func(err error) {
-		if err != nil {
+		if err != nil && tb == nil {
+			panic(err)
+		} else if err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -219,44 +223,100 @@ func (c corpus) lookups(n int, v6 bool) []netip.Addr {
 // constituency of 1,000,000 assets of that family would make it.
 var benchCorpus = corpus{orgs: 100_000, v4: 1_000_000, v6: 1_000_000, seed: 1}
 
-var benchIndex = sync.OnceValues(func() (*Index, error) {
-	b := NewBuilder()
-	benchCorpus.feed(&testing.B{}, b)
-	return b.Build()
-})
+// buildCorpus is a constituency of 1,000,000 assets: 100,000
+// organisations holding 800,000 IPv4 and 150,000 IPv6 networks, 25,000 AS
+// numbers and 25,000 domains.
+var buildCorpus = corpus{orgs: 100_000, v4: 800_000, v6: 150_000, asns: 25_000, domains: 25_000, seed: 7}
 
-func benchmarkOwnerOfIP(b *testing.B, v6 bool) {
-	ix, err := benchIndex()
-	if err != nil {
-		b.Fatal(err)
-	}
-	addrs := benchCorpus.lookups(1<<20, v6)
-	found := 0
-	b.ReportAllocs()
-	cpu := cpuTime()
-	for i := 0; b.Loop(); i++ {
-		if _, _, ok := ix.OwnerOfIP(addrs[i&(1<<20-1)]); ok {
-			found++
-		}
-	}
-	reportCPU(b, cpu)
-	b.ReportMetric(float64(found)/float64(b.N), "found/op")
+func (c corpus) index() (*Index, error) {
+	b := NewBuilder()
+	c.feed(nil, b)
+	return b.Build()
 }
 
-// BenchmarkOwnerOfIPv4 looks up random addresses (3 in 5 inside a
-// registered prefix) with 100,000 organisations and 1,000,000 IPv4
-// prefixes loaded.
+var (
+	benchIndex        = sync.OnceValues(benchCorpus.index)
+	constituencyIndex = sync.OnceValues(buildCorpus.index)
+)
+
+// benchmarkOwnerOfIP looks up addresses, 3 in 5 inside a registered
+// prefix, with two indexes: 1M-prefixes has 100,000 organisations and a
+// million prefixes of the family; constituency is buildCorpus. Each is
+// run three ways: random (addresses in random order, one after the
+// other, as a tight loop does them), sorted (in address order, as in a
+// report sorted by IP) and dependent (each lookup waiting for the one
+// before, so that none overlap: the latency of one lookup).
+func benchmarkOwnerOfIP(b *testing.B, v6 bool) {
+	for _, bc := range []struct {
+		name  string
+		c     corpus
+		index func() (*Index, error)
+	}{
+		{"1M-prefixes", benchCorpus, benchIndex},
+		{"constituency", buildCorpus, constituencyIndex},
+	} {
+		ix, err := bc.index()
+		if err != nil {
+			b.Fatal(err)
+		}
+		const n = 1 << 20
+		random := bc.c.lookups(n, v6)
+		sorted := slices.SortedFunc(slices.Values(random), netip.Addr.Compare)
+		run := func(name string, addrs []netip.Addr, dependent bool) {
+			b.Run(bc.name+"/"+name, func(b *testing.B) {
+				found := 0
+				var dep OrgRef
+				b.ReportAllocs()
+				cpu := cpuTime()
+				for i := 0; b.Loop(); i++ {
+					j := i
+					if dependent {
+						j += int(dep & 1)
+					}
+					org, _, ok := ix.OwnerOfIP(addrs[j&(n-1)])
+					if ok {
+						found++
+					}
+					dep = org
+				}
+				reportCPU(b, cpu)
+				b.ReportMetric(float64(found)/float64(b.N), "found/op")
+			})
+		}
+		run("random", random, false)
+		run("sorted", sorted, false)
+		run("dependent", random, true)
+	}
+}
+
+// BenchmarkOwnerOfIPv4 looks up IPv4 addresses; see benchmarkOwnerOfIP.
 func BenchmarkOwnerOfIPv4(b *testing.B) { benchmarkOwnerOfIP(b, false) }
 
-// BenchmarkOwnerOfIPv6 is BenchmarkOwnerOfIPv4 with 1,000,000 IPv6
-// prefixes.
+// BenchmarkOwnerOfIPv6 looks up IPv6 addresses; see benchmarkOwnerOfIP.
 func BenchmarkOwnerOfIPv6(b *testing.B) { benchmarkOwnerOfIP(b, true) }
+
+// BenchmarkMemoryLatency is a yardstick for the figures above: one read a
+// lookup from a random place in a table as large as the IPv4 range table
+// of 1M-prefixes (9 MB), each waiting for the one before. A lookup of a
+// random address cannot take less than about that on the same machine.
+func BenchmarkMemoryLatency(b *testing.B) {
+	const n = 9 << 20 / 4
+	next := make([]uint32, n)
+	perm := rand.New(rand.NewPCG(5, 5)).Perm(n)
+	for i := range perm {
+		next[perm[i]] = uint32(perm[(i+1)%n])
+	}
+	x := uint32(0)
+	cpu := cpuTime()
+	for b.Loop() {
+		x = next[x]
+	}
+	reportCPU(b, cpu)
+}
 
 func BenchmarkOwnerOfDomain(b *testing.B) {
 	c := corpus{orgs: 100_000, domains: 1_000_000, seed: 1}
-	bl := NewBuilder()
-	c.feed(b, bl)
-	ix, err := bl.Build()
+	ix, err := c.index()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -276,9 +336,6 @@ func BenchmarkOwnerOfDomain(b *testing.B) {
 	}
 	reportCPU(b, cpu)
 }
-
-// buildCorpus is a realistic constituency of 1,000,000 assets.
-var buildCorpus = corpus{orgs: 100_000, v4: 800_000, v6: 150_000, asns: 25_000, domains: 25_000, seed: 7}
 
 func BenchmarkBuild(b *testing.B) {
 	for b.Loop() {
