@@ -306,9 +306,12 @@ type ImportTable[T RegistryRow] interface {
 	// Load calls fn with the ID and the value of every stored row of the
 	// source. v is only valid during the call.
 	Load(ctx context.Context, fn func(id int64, v *T)) error
-	// Insert stores each row, in order, unless a row with its key is
-	// stored (then it skips it), and returns how many it stored.
-	Insert(ctx context.Context, rows []T) (int, error)
+	// Insert stores each row unless its key is taken, by a stored row or
+	// by a row inserted before it (the first row of a key wins). It may
+	// hold rows until Flush.
+	Insert(ctx context.Context, rows []T) error
+	// Flush finishes the Inserts and returns how many rows they stored.
+	Flush(ctx context.Context) (int64, error)
 	// Update replaces each stored row ids[i] by rows[i] if the stored row
 	// has the same key, and reports for each whether it did.
 	Update(ctx context.Context, ids []int64, rows []T) ([]bool, error)
@@ -347,10 +350,11 @@ type importer[T RegistryRow] struct {
 	state  []rowState  // of stored[i]
 	d      Diff
 
-	ins    []T
-	upd    []T
-	updIdx []int // stored index of upd[i]
-	ids    []int64
+	ins      []T
+	inserted int64 // rows handed to Insert
+	upd      []T
+	updIdx   []int // stored index of upd[i]
+	ids      []int64
 }
 
 type storedRow struct {
@@ -415,7 +419,15 @@ func (im *importer[T]) run(ctx context.Context, rows iter.Seq2[T, error]) (Diff,
 	if err := im.flushInserts(ctx); err != nil {
 		return im.d, err
 	}
-	return im.d, im.deleteUnmatched(ctx)
+	if err := im.deleteUnmatched(ctx); err != nil {
+		return im.d, err
+	}
+	added, err := im.t.Flush(ctx)
+	if err != nil {
+		return im.d, fmt.Errorf("insert: %w", err)
+	}
+	im.d.Added, im.d.Skipped = added, im.inserted-added
+	return im.d, nil
 }
 
 func (im *importer[T]) hash(v *T) (key, sum uint64) {
@@ -503,12 +515,10 @@ func (im *importer[T]) flushInserts(ctx context.Context) error {
 	if len(im.ins) == 0 {
 		return nil
 	}
-	n, err := im.t.Insert(ctx, im.ins)
-	if err != nil {
+	if err := im.t.Insert(ctx, im.ins); err != nil {
 		return fmt.Errorf("insert: %w", err)
 	}
-	im.d.Added += int64(n)
-	im.d.Skipped += int64(len(im.ins) - n)
+	im.inserted += int64(len(im.ins))
 	clear(im.ins)
 	im.ins = im.ins[:0]
 	return nil

@@ -22,9 +22,9 @@ import (
 // transaction-scoped advisory lock on its schema and source, so imports of
 // one source run one after the other and each loads what the previous one
 // committed; imports of different sources, manual edits, event ingest and
-// readers go on meanwhile. New rows go in with INSERT ... SELECT FROM
-// unnest(...) ON CONFLICT DO NOTHING, changed ones with one UPDATE ...
-// FROM unnest(...) per batch, both 2048 rows per statement.
+// readers go on meanwhile. New rows are copied into a temporary table and
+// inserted at the end in key order (see staging); changed ones are updated
+// by one UPDATE ... FROM unnest(...) per 2048 rows.
 //
 // Readers page through the tables by their sort key, 1000 rows a query, as
 // the event iterators do: a consumer holds no connection between pages,
@@ -101,6 +101,61 @@ func (s *Store) writeTx(ctx context.Context, what string, fn func(pgx.Tx) error)
 type table struct {
 	tx     pgx.Tx
 	source constituency.Source
+	staged bool  // the staging table exists
+	seq    int64 // rows staged
+}
+
+// staging is where an import gathers its new rows of one table, a
+// temporary table, to insert them at the end in one statement ordered by
+// the table's unique key: the key's index then fills page after page
+// instead of taking each row at a random place. A first import of 5M
+// assets took 46 s so, 85 s with batches of 2048 rows inserted through
+// unnest (1M: 9.4 s against 12.6 s; default shared_buffers of 128 MB).
+type staging struct {
+	table   string   // the table the rows go to
+	create  string   // CREATE TEMP TABLE import_<table>
+	cols    []string // of the staging table, seq first
+	orderBy string   // the unique key
+}
+
+func (st *staging) name() string { return "import_" + st.table }
+
+// stage copies n rows, given by row(i) without their seq, into the
+// staging table.
+func (t *table) stage(ctx context.Context, st *staging, n int, row func(i int, v []any)) error {
+	if !t.staged {
+		if _, err := t.tx.Exec(ctx, st.create); err != nil {
+			return fmt.Errorf("create %s: %w", st.name(), err)
+		}
+		t.staged = true
+	}
+	v := make([]any, len(st.cols))
+	_, err := t.tx.CopyFrom(ctx, pgx.Identifier{st.name()}, st.cols, pgx.CopyFromSlice(n, func(i int) ([]any, error) {
+		t.seq++
+		v[0] = t.seq
+		row(i, v[1:])
+		return v, nil
+	}))
+	return err
+}
+
+// flush inserts the staged rows, in key order, the first of each key
+// only, and those only where the key is free.
+func (t *table) flush(ctx context.Context, st *staging) (int64, error) {
+	if !t.staged {
+		return 0, nil
+	}
+	cols := strings.Join(st.cols[1:], ", ")
+	tag, err := t.tx.Exec(ctx, `INSERT INTO `+st.table+` (`+cols+`) SELECT `+cols+` FROM `+st.name()+
+		` ORDER BY `+st.orderBy+`, seq ON CONFLICT DO NOTHING`)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := t.tx.Exec(ctx, `DROP TABLE `+st.name()); err != nil {
+		return 0, err
+	}
+	t.staged = false
+	return tag.RowsAffected(), nil
 }
 
 func (t *table) count(ctx context.Context, name string) (int, error) {
@@ -117,14 +172,6 @@ func (t *table) load(ctx context.Context, q string, dest []any, fn func() error)
 	}
 	_, err = pgx.ForEachRow(rows, dest, fn)
 	return err
-}
-
-func (t *table) insert(ctx context.Context, q string, args ...any) (int, error) {
-	tag, err := t.tx.Exec(ctx, q, args...)
-	if err != nil {
-		return 0, err
-	}
-	return int(tag.RowsAffected()), nil
 }
 
 // update runs q, an UPDATE ... RETURNING the ordinality (from 1) of each
@@ -168,12 +215,22 @@ func (t *orgTable) Load(ctx context.Context, fn func(int64, *constituency.Org)) 
 	})
 }
 
-func (t *orgTable) Insert(ctx context.Context, rows []constituency.Org) (int, error) {
-	c := orgColumns(rows)
-	return t.insert(ctx, `INSERT INTO orgs (`+orgCols+`)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-		ON CONFLICT DO NOTHING`, c.id, c.name, c.sector, c.country, c.languages, c.source)
+var orgStaging = staging{
+	table: "orgs",
+	create: `CREATE TEMP TABLE import_orgs (seq bigint, id text COLLATE "C", name text, sector text, country text,
+		languages text, source text COLLATE "C") ON COMMIT DROP`,
+	cols:    append([]string{"seq"}, strings.Split(orgCols, ", ")...),
+	orderBy: "id",
 }
+
+func (t *orgTable) Insert(ctx context.Context, rows []constituency.Org) error {
+	return t.stage(ctx, &orgStaging, len(rows), func(i int, v []any) {
+		o := &rows[i]
+		v[0], v[1], v[2], v[3], v[4], v[5] = o.ID, o.Name, o.Sector, o.Country, strings.Join(o.Languages, ","), string(o.Source)
+	})
+}
+
+func (t *orgTable) Flush(ctx context.Context) (int64, error) { return t.flush(ctx, &orgStaging) }
 
 func (t *orgTable) Update(ctx context.Context, ids []int64, rows []constituency.Org) ([]bool, error) {
 	c := orgColumns(rows)
@@ -244,12 +301,25 @@ func (t *assetTable) Load(ctx context.Context, fn func(int64, *constituency.Asse
 	})
 }
 
-func (t *assetTable) Insert(ctx context.Context, rows []constituency.Asset) (int, error) {
-	c := assetColumns(rows)
-	return t.insert(ctx, `INSERT INTO assets (`+assetCols+`)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::smallint[], $4::bytea[], $5::smallint[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[], $11::boolean[])
-		ON CONFLICT DO NOTHING`, c.org, c.kind, c.family, c.addr, c.bits, c.prefix, c.asn, c.domain, c.name, c.source, c.confirmed)
+var assetStaging = staging{
+	table: "assets",
+	create: `CREATE TEMP TABLE import_assets (seq bigint, org text COLLATE "C", kind text COLLATE "C", family smallint,
+		addr bytea, bits smallint, prefix text, asn bigint, domain text COLLATE "C", name text, source text COLLATE "C",
+		confirmed boolean) ON COMMIT DROP`,
+	cols:    append([]string{"seq"}, strings.Split(assetCols, ", ")...),
+	orderBy: assetKeyCols,
 }
+
+func (t *assetTable) Insert(ctx context.Context, rows []constituency.Asset) error {
+	return t.stage(ctx, &assetStaging, len(rows), func(i int, v []any) {
+		a := &rows[i]
+		k := keyOf(a)
+		v[0], v[1], v[2], v[3], v[4], v[5] = k.org, k.kind, k.family, k.addr, k.bits, prefixText(a)
+		v[6], v[7], v[8], v[9], v[10] = k.asn, k.domain, a.Name, k.source, a.Confirmed
+	})
+}
+
+func (t *assetTable) Flush(ctx context.Context) (int64, error) { return t.flush(ctx, &assetStaging) }
 
 func (t *assetTable) Update(ctx context.Context, ids []int64, rows []constituency.Asset) ([]bool, error) {
 	c := assetColumns(rows)
@@ -368,11 +438,23 @@ func (t *contactTable) Load(ctx context.Context, fn func(int64, *constituency.Co
 	})
 }
 
-func (t *contactTable) Insert(ctx context.Context, rows []constituency.Contact) (int, error) {
-	c := contactColumns(rows)
-	return t.insert(ctx, `INSERT INTO contacts (`+contactCols+`)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])
-		ON CONFLICT DO NOTHING`, c.org, c.email, c.role, c.pgpKey, c.source, c.verified)
+var contactStaging = staging{
+	table: "contacts",
+	create: `CREATE TEMP TABLE import_contacts (seq bigint, org text COLLATE "C", email text COLLATE "C", role text,
+		pgp_key text, source text COLLATE "C", last_verified bigint) ON COMMIT DROP`,
+	cols:    append([]string{"seq"}, strings.Split(contactCols, ", ")...),
+	orderBy: "org, email, source",
+}
+
+func (t *contactTable) Insert(ctx context.Context, rows []constituency.Contact) error {
+	return t.stage(ctx, &contactStaging, len(rows), func(i int, v []any) {
+		c := &rows[i]
+		v[0], v[1], v[2], v[3], v[4], v[5] = c.Org, c.Email, c.Role, c.PGPKey, string(c.Source), micros(c.LastVerified)
+	})
+}
+
+func (t *contactTable) Flush(ctx context.Context) (int64, error) {
+	return t.flush(ctx, &contactStaging)
 }
 
 func (t *contactTable) Update(ctx context.Context, ids []int64, rows []constituency.Contact) ([]bool, error) {

@@ -98,20 +98,23 @@ func setCacheSize(ctx context.Context, conn *sql.Conn, kib int) (restore func(),
 // table is what the three import tables share: the transaction, prepared
 // statements and argument buffers.
 type table struct {
-	tx      *sql.Tx
-	source  constituency.Source
-	insMany *sql.Stmt
-	upd     *sql.Stmt
-	args    []any
+	tx       *sql.Tx
+	source   constituency.Source
+	insMany  *sql.Stmt
+	upd      *sql.Stmt
+	args     []any
+	inserted int64
 }
+
+// Flush returns how many rows the Inserts stored: they stored them at once.
+func (t *table) Flush(context.Context) (int64, error) { return t.inserted, nil }
 
 // regRowsPerInsert is how many rows one INSERT carries.
 const regRowsPerInsert = 64
 
 // insert inserts rows of cols columns, appended to t.args by row(i),
-// skipping those whose key is taken, and returns how many it inserted.
-func (t *table) insert(ctx context.Context, name string, cols []string, n int, row func(i int, args []any) []any) (int, error) {
-	var inserted int64
+// skipping those whose key is taken, and counts those it inserted.
+func (t *table) insert(ctx context.Context, name string, cols []string, n int, row func(i int, args []any) []any) error {
 	for start := 0; start < n; start += regRowsPerInsert {
 		m := min(n-start, regRowsPerInsert)
 		t.args = t.args[:0]
@@ -123,7 +126,7 @@ func (t *table) insert(ctx context.Context, name string, cols []string, n int, r
 		if m == regRowsPerInsert {
 			if t.insMany == nil {
 				if t.insMany, err = t.tx.PrepareContext(ctx, regInsertSQL(name, cols, m)); err != nil {
-					return 0, err
+					return err
 				}
 			}
 			res, err = t.insMany.ExecContext(ctx, t.args...)
@@ -131,15 +134,15 @@ func (t *table) insert(ctx context.Context, name string, cols []string, n int, r
 			res, err = t.tx.ExecContext(ctx, regInsertSQL(name, cols, m), t.args...)
 		}
 		if err != nil {
-			return 0, err
+			return err
 		}
 		k, err := res.RowsAffected()
 		if err != nil {
-			return 0, err
+			return err
 		}
-		inserted += k
+		t.inserted += k
 	}
-	return int(inserted), nil
+	return nil
 }
 
 func regInsertSQL(name string, cols []string, rows int) string {
@@ -236,7 +239,7 @@ func (t *orgTable) Load(ctx context.Context, fn func(int64, *constituency.Org)) 
 	})
 }
 
-func (t *orgTable) Insert(ctx context.Context, rows []constituency.Org) (int, error) {
+func (t *orgTable) Insert(ctx context.Context, rows []constituency.Org) error {
 	return t.insert(ctx, "orgs", orgInsertCols, len(rows), func(i int, args []any) []any {
 		return appendOrg(args, &rows[i])
 	})
@@ -299,7 +302,7 @@ func (t *assetTable) Load(ctx context.Context, fn func(int64, *constituency.Asse
 	})
 }
 
-func (t *assetTable) Insert(ctx context.Context, rows []constituency.Asset) (int, error) {
+func (t *assetTable) Insert(ctx context.Context, rows []constituency.Asset) error {
 	return t.insert(ctx, "assets", assetInsertCols, len(rows), func(i int, args []any) []any {
 		return appendAsset(args, &rows[i])
 	})
@@ -389,7 +392,7 @@ func (t *contactTable) Load(ctx context.Context, fn func(int64, *constituency.Co
 	})
 }
 
-func (t *contactTable) Insert(ctx context.Context, rows []constituency.Contact) (int, error) {
+func (t *contactTable) Insert(ctx context.Context, rows []constituency.Contact) error {
 	return t.insert(ctx, "contacts", contactInsertCols, len(rows), func(i int, args []any) []any {
 		return appendContact(args, &rows[i])
 	})
