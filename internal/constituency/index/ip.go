@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"net/netip"
+	"slices"
 )
 
 // IP prefixes are flattened into a range table: sorted, non-overlapping
@@ -75,18 +76,12 @@ type u128 struct{ hi, lo uint64 }
 
 func (a u128) less(b u128) bool { return a.hi < b.hi || (a.hi == b.hi && a.lo < b.lo) }
 
-// span is an entry of a range table being built: it runs from start to
-// the next span's start.
-type span struct {
-	start u128
-	val   uint32
-}
-
-// sweep flattens prefixes into spans covering [0, max]. items are of one
-// family (width 32 or 128 bits), sorted by compareNet. It returns the
-// spans, the first starting at 0, and how many items lost to another on
-// the same prefix.
-func sweep(items []netItem, width int) ([]span, int) {
+// sweep flattens prefixes into spans covering [0, max], passing each to
+// emit in order, the first starting at 0; a span runs to the next one's
+// start. items are of one family (width 32 or 128 bits), sorted by
+// compareNet. It returns how many items lost to another on the same
+// prefix.
+func sweep(items []netItem, width int, emit func(start u128, val uint32)) int {
 	max := u128{math.MaxUint64, math.MaxUint64}
 	if width == 32 {
 		max = u128{0, math.MaxUint32}
@@ -102,12 +97,12 @@ func sweep(items []netItem, width int) ([]span, int) {
 		end u128
 		val uint32
 	}
-	out := make([]span, 0, len(items)+len(items)/2+1)
-	emit := func(start u128, val uint32) {
-		if n := len(out); n > 0 && out[n-1].val == val {
-			return
+	last := uint32(math.MaxUint32) // no span has this value
+	add := func(start u128, val uint32) {
+		if val != last {
+			emit(start, val)
+			last = val
 		}
-		out = append(out, span{start, val})
 	}
 	var (
 		stack = make([]open, 0, width+1)
@@ -123,7 +118,7 @@ func sweep(items []netItem, width int) ([]span, int) {
 		if done || t.end.less(cur) {
 			return
 		}
-		emit(cur, t.val)
+		add(cur, t.val)
 		if t.end == max {
 			done = true
 			return
@@ -149,7 +144,7 @@ func sweep(items []netItem, width int) ([]span, int) {
 			if len(stack) > 0 {
 				v = stack[len(stack)-1].val
 			}
-			emit(cur, v)
+			add(cur, v)
 		}
 		cur = start
 		stack = append(stack, open{end(it), uint32(it.org+1)<<8 | uint32(it.bits)})
@@ -158,9 +153,9 @@ func sweep(items []netItem, width int) ([]span, int) {
 		pop()
 	}
 	if !done {
-		emit(cur, 0)
+		add(cur, 0)
 	}
-	return out, sup
+	return sup
 }
 
 // Spans a bucket of dir4 or radix should hold at most: a cache line's
@@ -183,18 +178,19 @@ type table4 struct {
 type span4 struct{ start, val uint32 }
 
 func buildTable4(items []netItem) (table4, int) {
-	spans, sup := sweep(items, 32)
+	var t table4
+	t.spans = make([]span4, 0, len(items)+len(items)/4+1+window4)
+	sup := sweep(items, 32, func(start u128, val uint32) {
+		t.spans = append(t.spans, span4{uint32(start.lo), val})
+	})
+	n := len(t.spans)
 	// window4 spans of padding after the last, with its value, so that a
 	// lookup can read window4 spans past any span.
-	t := table4{spans: make([]span4, len(spans), len(spans)+window4)}
-	for i, s := range spans {
-		t.spans[i] = span4{uint32(s.start.lo), s.val}
-	}
-	last := t.spans[len(spans)-1].val
 	for range window4 {
-		t.spans = append(t.spans, span4{math.MaxUint32, last})
+		t.spans = append(t.spans, span4{math.MaxUint32, t.spans[n-1].val})
 	}
-	t.dir = buildDir4(len(spans), bucketSpans4, func(i int) uint32 { return t.spans[i].start })
+	t.spans = slices.Clip(t.spans)
+	t.dir = buildDir4(n, bucketSpans4, func(i int) uint32 { return t.spans[i].start })
 	return t, sup
 }
 
@@ -243,11 +239,12 @@ type span6 struct {
 }
 
 func buildTable6(items []netItem) (table6, int) {
-	spans, sup := sweep(items, 128)
-	t := table6{spans: make([]span6, len(spans))}
-	for i, s := range spans {
-		t.spans[i] = span6{s.start.hi, s.start.lo, s.val}
-	}
+	var t table6
+	t.spans = make([]span6, 0, len(items)+len(items)/4+1)
+	sup := sweep(items, 128, func(start u128, val uint32) {
+		t.spans = append(t.spans, span6{start.hi, start.lo, val})
+	})
+	t.spans = slices.Clip(t.spans)
 	t.radix = buildRadix(len(t.spans), bucketSpans6,
 		func(i int) uint64 { return t.spans[i].hi },
 		func(i int, a uint64) bool { s := &t.spans[i]; return s.hi < a || s.hi == a && s.lo == 0 })
