@@ -99,6 +99,10 @@ type Registry interface {
 	// ErrNotFound when none has.
 	DeleteContact(ctx context.Context, org, email string) error
 
+	// The iterators read a snapshot: all of it in store/sqlite, each page
+	// of 1000 rows in store/postgres, where an import that commits during
+	// an iteration shows in the pages read after it.
+
 	// Orgs yields every organisation in ascending ID order (byte order).
 	Orgs(ctx context.Context) iter.Seq2[*constituency.Org, error]
 	// Org returns the organisation id, or ErrNotFound.
