@@ -5,7 +5,7 @@ import (
 )
 
 // dir4 finds, in two loads and without a branch, an IPv4 span that starts
-// at or shortly before an address. A root of up to 2^16 buckets splits
+// at or shortly before an address. A root of up to 2^15 buckets splits
 // the addresses from the first span start to the last evenly (addresses
 // below go to the first bucket, above to the last). Each bucket has a
 // child of 2^cb entries, cb from 0 for a bucket of a few spans to 12,
@@ -28,7 +28,7 @@ type dir4 struct {
 
 const (
 	dir4OffMask  = 1<<27 - 1
-	dir4MaxRoot  = 16
+	dir4MaxRoot  = 15
 	dir4MaxChild = 12
 )
 

@@ -161,12 +161,12 @@ func sweep(items []netItem, width int, emit func(start u128, val uint32)) int {
 // Spans a bucket of dir4 or radix should hold at most: a cache line's
 // worth of IPv4 spans; for IPv6 more, to keep the radix small.
 const (
-	bucketSpans4 = 6  // 8-byte spans
+	bucketSpans4 = 8  // 8-byte spans
 	bucketSpans6 = 16 // 24-byte spans
 )
 
 // window4 is how many IPv4 spans a lookup compares at once.
-const window4 = 8
+const window4 = 16
 
 // table4 is the IPv4 range table. A span's start and value sit side by
 // side: the search ends on the cache line that holds the answer.
@@ -202,7 +202,7 @@ func (t *table4) lookup(x uint32) uint32 {
 	s := t.spans
 	i := t.dir.find(x)
 	// The last span starting at or below x, s[i].start <= x. Count the
-	// next eight that do without branching, so that the processor can go
+	// next window4 that do without branching, so that the processor can go
 	// on to the next lookup while this one waits for memory; gallop on in
 	// the rare case they all do.
 	w := s[i+1 : i+1+window4]
