@@ -15,11 +15,12 @@ import (
 // bits (dir4.go, IPv4) or a radix over its high 64 bits (radix.go, IPv6),
 // both of which adapt to how crowded each part of the address space is.
 //
-// With a million prefixes the spans do not fit in the processor's caches,
-// so a lookup of a random address costs about one main-memory access (the
-// cache line of its spans) plus a few cache hits; the structures are
-// shaped to keep it so. Addresses that come in order, or again, as in
-// real feeds, find their lines in the cache.
+// With a million prefixes the spans (9 MB for IPv4) do not fit in a
+// core's caches: a lookup of a random address reads three lines that are
+// mostly not cached (its bucket, its child entry, its spans) and costs
+// about three times a memory access (README.md has the figures).
+// Addresses that come in order, or again, as in real feeds, find their
+// lines in the cache and cost a quarter of that.
 //
 // A span's value packs (org+1)<<8 | prefix length into 32 bits; 0 is a gap.
 // The prefix itself is the address masked to that length: the one prefix
