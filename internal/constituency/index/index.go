@@ -1,8 +1,10 @@
 // Package index is the in-memory owner index: for an IP address, an AS
 // number or a domain name it answers which organisation of the
 // constituency owns it, and whom to tell. Every event and every
-// `tocsin lookup` goes through it, so the IP lookup is allocation-free
-// and takes a few tens of nanoseconds with a million assets loaded.
+// `tocsin lookup` goes through it. The IP lookup does not allocate; with
+// a million assets loaded it takes about 25 ns for addresses that come in
+// order and 100-130 ns for random ones, mostly waiting for memory
+// (README.md has the figures).
 //
 // An Index is built once from the registry (a Builder takes organisations,
 // assets and contacts one at a time, so a caller can stream them from a
@@ -50,6 +52,7 @@ const maxOrgs = 1<<24 - 2
 
 // Errors returned by the Builder. They are wrapped with the offending value.
 var (
+	ErrInvalidOrg   = errors.New("invalid organisation")
 	ErrInvalidAsset = errors.New("invalid asset")
 	ErrDuplicateOrg = errors.New("organisation added twice")
 	ErrUnknownOrg   = errors.New("unknown organisation")
@@ -82,6 +85,7 @@ type Stats struct {
 	Superseded  int // assets that lost to another on the same prefix, AS number or domain
 	Contacts    int // contacts kept after deduplication
 	Duplicate   int // contacts dropped: same address as a better or earlier one
+	NoAddress   int // contacts skipped: no address
 	IPv4Ranges  int // entries of the flattened IPv4 range table
 	IPv6Ranges  int // entries of the flattened IPv6 range table
 }
@@ -250,14 +254,11 @@ func (b *Builder) AddOrg(o constituency.Org) error {
 		return ErrBuilt
 	}
 	if o.ID == "" {
-		return fmt.Errorf("organisation %q: empty ID: %w", o.Name, ErrUnknownOrg)
+		return fmt.Errorf("%w %q: empty ID", ErrInvalidOrg, o.Name)
 	}
 	r := b.ref(o.ID)
 	if b.defined[r] {
 		return fmt.Errorf("%w: %s", ErrDuplicateOrg, o.ID)
-	}
-	if len(b.orgs) > maxOrgs {
-		return fmt.Errorf("%w: more than %d", ErrTooManyOrgs, maxOrgs)
 	}
 	b.orgs[r], b.defined[r] = o, true
 	return nil
@@ -315,7 +316,7 @@ func (b *Builder) AddContact(c constituency.Contact) error {
 		return fmt.Errorf("%w: contact %q has no organisation", ErrUnknownOrg, c.Email)
 	}
 	if strings.TrimSpace(c.Email) == "" {
-		b.stats.Duplicate++
+		b.stats.NoAddress++
 		return nil
 	}
 	b.contacts = append(b.contacts, contactItem{b.ref(c.Org), sourceRank(c.Source), c})
@@ -334,6 +335,9 @@ func (b *Builder) Build() (*Index, error) {
 	// Number organisations in ID order, so that "lowest ID wins" is
 	// "lowest ref wins" and refs do not depend on the order of adding.
 	n := len(b.orgs)
+	if n > maxOrgs {
+		return nil, fmt.Errorf("%w: %d, at most %d", ErrTooManyOrgs, n, maxOrgs)
+	}
 	var missing []string
 	for i, d := range b.defined {
 		if !d {

@@ -366,6 +366,7 @@ func TestBuilderErrors(t *testing.T) {
 		want error
 	}{
 		{"duplicate org", b.AddOrg(constituency.Org{ID: "a"}), ErrDuplicateOrg},
+		{"org without ID", b.AddOrg(constituency.Org{Name: "x"}), ErrInvalidOrg},
 		{"invalid prefix", b.AddAsset(constituency.Asset{Org: "a", Kind: constituency.AssetNetwork, Confirmed: true}), ErrInvalidAsset},
 		{"invalid domain", b.AddAsset(domainAsset("a", "a..b", manual)), ErrInvalidAsset},
 		{"ASN 0", b.AddAsset(asnAsset("a", 0, manual)), ErrInvalidAsset},
