@@ -33,22 +33,34 @@ func (x *Enricher) Enabled() bool {
 	return x != nil && (x.ASN != nil || x.Geo != nil || x.PSL != nil || x.Owners != nil)
 }
 
-// Event enriches the source and the destination of e.
-func (x *Enricher) Event(e *event.Event) {
-	x.endpoint(e, &e.Source, "source.")
-	x.endpoint(e, &e.Destination, "destination.")
+// keys are the extra keys of one endpoint, built once: concatenating them
+// per event would allocate.
+type keys struct {
+	asnLookup, networkLookup, ccLookup, registeredDomain, org string
 }
 
-func (x *Enricher) endpoint(e *event.Event, p *event.Endpoint, prefix string) {
+func keysFor(prefix string) keys {
+	return keys{prefix + "asn_lookup", prefix + "network_lookup", prefix + "cc_lookup", prefix + "registered_domain", prefix + "org"}
+}
+
+var sourceKeys, destinationKeys = keysFor("source."), keysFor("destination.")
+
+// Event enriches the source and the destination of e.
+func (x *Enricher) Event(e *event.Event) {
+	x.endpoint(e, &e.Source, &sourceKeys)
+	x.endpoint(e, &e.Destination, &destinationKeys)
+}
+
+func (x *Enricher) endpoint(e *event.Event, p *event.Endpoint, k *keys) {
 	if p.IP.IsValid() {
-		x.ip(e, p, prefix)
+		x.ip(e, p, k)
 	}
 	host := p.FQDN
 	if host == "" && p.URL != "" {
 		host = urlHost(p.URL)
 	}
 	if x.Owners != nil {
-		x.owner(e, p, prefix, host)
+		x.owner(e, p, k, host)
 	}
 	if x.PSL != nil {
 		if host != "" {
@@ -56,13 +68,13 @@ func (x *Enricher) endpoint(e *event.Event, p *event.Endpoint, prefix string) {
 				p.DomainSuffix = suffix
 			}
 			if reg, err := x.PSL.RegistrableDomain(host); err == nil {
-				e.SetExtra(prefix+"registered_domain", reg)
+				e.SetExtra(k.registeredDomain, reg)
 			}
 		}
 	}
 }
 
-func (x *Enricher) ip(e *event.Event, p *event.Endpoint, prefix string) {
+func (x *Enricher) ip(e *event.Event, p *event.Endpoint, k *keys) {
 	// Private, loopback, link-local and other non-global addresses are in
 	// no routing table and in no country (some geo files say otherwise).
 	if !p.IP.Unmap().IsGlobalUnicast() || p.IP.Unmap().IsPrivate() {
@@ -74,7 +86,7 @@ func (x *Enricher) ip(e *event.Event, p *event.Endpoint, prefix string) {
 			case p.ASN == 0:
 				p.ASN = r.ASN
 			case p.ASN != r.ASN:
-				e.SetExtra(prefix+"asn_lookup", int64(r.ASN))
+				e.SetExtra(k.asnLookup, int64(r.ASN))
 			}
 			if p.ASName == "" && p.ASN == r.ASN {
 				p.ASName = r.Name
@@ -83,7 +95,7 @@ func (x *Enricher) ip(e *event.Event, p *event.Endpoint, prefix string) {
 			case !p.Network.IsValid():
 				p.Network = r.Prefix
 			case p.Network != r.Prefix:
-				e.SetExtra(prefix+"network_lookup", r.Prefix.String())
+				e.SetExtra(k.networkLookup, r.Prefix.String())
 			}
 		}
 	}
@@ -93,7 +105,7 @@ func (x *Enricher) ip(e *event.Event, p *event.Endpoint, prefix string) {
 			case p.Geolocation.CC == "":
 				p.Geolocation.CC = cc
 			case p.Geolocation.CC != cc:
-				e.SetExtra(prefix+"cc_lookup", cc)
+				e.SetExtra(k.ccLookup, cc)
 			}
 		}
 	}
@@ -127,12 +139,12 @@ func (x *Enricher) Owner(p *event.Endpoint, host string) (org index.OrgRef, ok b
 // owner records the endpoint's organisation (extra.source.org) and its best
 // contact (source.abuse_contact, IntelMQ's field), unless the feed named a
 // contact already.
-func (x *Enricher) owner(e *event.Event, p *event.Endpoint, prefix, host string) {
+func (x *Enricher) owner(e *event.Event, p *event.Endpoint, k *keys, host string) {
 	org, ok := x.Owner(p, host)
 	if !ok {
 		return
 	}
-	e.SetExtra(prefix+"org", x.Owners.Org(org).ID)
+	e.SetExtra(k.org, x.Owners.Org(org).ID)
 	if p.AbuseContact == "" {
 		if cs := x.Owners.Contacts(org); len(cs) > 0 {
 			p.AbuseContact = cs[0].Email
