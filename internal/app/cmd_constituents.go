@@ -266,11 +266,7 @@ func readManual(path string) ([]manualOrg, error) {
 }
 
 func splitList(s string) []string {
-	var out []string
-	for _, x := range strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == ' ' }) {
-		out = append(out, x)
-	}
-	return out
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == ' ' })
 }
 
 // manualID gives a manual organisation's ID its source prefix.

@@ -286,7 +286,7 @@ func (t *Table) metas() (meta4, meta6 []uint32) {
 	type key struct{ asn, off, n uint32 }
 	rec := make(map[key]uint32, len(t.recs))
 	for i, r := range t.recs {
-		rec[key{r.asn, r.off, r.n}] = uint32(i)
+		rec[key(r)] = uint32(i)
 	}
 	meta4 = make([]uint32, len(t.seg4))
 	for i, s := range t.seg4 {

@@ -55,7 +55,7 @@ func parseOpenPhish(ctx context.Context, in parse.Input, out parse.Output) error
 		}
 		textreport.DefaultClass(&s.Event, "fraud", "phishing")
 		var err error
-		if strings.IndexAny(line, " \t<>\"") >= 0 {
+		if strings.ContainsAny(line, " \t<>\"") {
 			err = fmt.Errorf("url: %q is not a URL", line)
 		} else {
 			err = textreport.SetURL(&s.Event, "url", line)
