@@ -55,6 +55,23 @@ func cmdConstituents(ctx context.Context, env *Env, args []string) int {
 	return exitUsage
 }
 
+// openRegistry opens the app and its registry; on failure it reports the
+// error and returns a nil App and the exit code.
+func openRegistry(ctx context.Context, env *Env, g *globals) (*App, store.Registry, int) {
+	a, err := open(ctx, env, g)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "tocsin constituents: %v\n", err)
+		return nil, nil, exitFail
+	}
+	reg, err := a.registry()
+	if err != nil {
+		a.Close()
+		fmt.Fprintf(env.Stderr, "tocsin constituents: %v\n", err)
+		return nil, nil, exitFail
+	}
+	return a, reg, exitOK
+}
+
 // registry opens the app's store as a Registry.
 func (a *App) registry() (store.Registry, error) {
 	r, ok := a.Store.(store.Registry)
@@ -95,17 +112,11 @@ func constituentsImportRIPE(ctx context.Context, env *Env, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	a, err := open(ctx, env, g)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "tocsin constituents: %v\n", err)
-		return exitFail
+	a, reg, code := openRegistry(ctx, env, g)
+	if a == nil {
+		return code
 	}
 	defer a.Close()
-	reg, err := a.registry()
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "tocsin constituents: %v\n", err)
-		return exitFail
-	}
 	var inputs []ripe.Input
 	for _, f := range files {
 		inputs = append(inputs, ripe.File(f))
@@ -190,17 +201,11 @@ func constituentsImportFile(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "tocsin constituents import: %v\n", err)
 		return exitFail
 	}
-	a, err := open(ctx, env, g)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "tocsin constituents: %v\n", err)
-		return exitFail
+	a, reg, code := openRegistry(ctx, env, g)
+	if a == nil {
+		return code
 	}
 	defer a.Close()
-	reg, err := a.registry()
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "tocsin constituents: %v\n", err)
-		return exitFail
-	}
 	var errs []error
 	nAssets, nContacts := 0, 0
 	for _, m := range orgs {
@@ -378,17 +383,12 @@ func constituentsAdd(ctx context.Context, env *Env, args []string) int {
 		m.Contacts = append(m.Contacts, manualContact{Email: c})
 	}
 	m.Assets = assets
-	a, err := open(ctx, env, g)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "tocsin constituents: %v\n", err)
-		return exitFail
+	a, reg, code := openRegistry(ctx, env, g)
+	if a == nil {
+		return code
 	}
 	defer a.Close()
-	reg, err := a.registry()
-	if err == nil {
-		err = putManual(ctx, reg, m)
-	}
-	if err != nil {
+	if err := putManual(ctx, reg, m); err != nil {
 		fmt.Fprintf(env.Stderr, "tocsin constituents add: %v\n", err)
 		return exitFail
 	}
@@ -411,22 +411,18 @@ func constituentsRemove(ctx context.Context, env *Env, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	a, err := open(ctx, env, g)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "tocsin constituents: %v\n", err)
-		return exitFail
+	a, reg, code := openRegistry(ctx, env, g)
+	if a == nil {
+		return code
 	}
 	defer a.Close()
-	reg, err := a.registry()
-	if err == nil {
-		id := pos[0]
-		if !strings.Contains(id, ":") {
-			id = manualID(id)
-		}
-		err = reg.DeleteOrg(ctx, id)
-		if errors.Is(err, store.ErrImported) {
-			err = fmt.Errorf("%s was imported: it goes away when its source no longer has it (import it again)", id)
-		}
+	id := pos[0]
+	if !strings.Contains(id, ":") {
+		id = manualID(id)
+	}
+	err = reg.DeleteOrg(ctx, id)
+	if errors.Is(err, store.ErrImported) {
+		err = fmt.Errorf("%s was imported: it goes away when its source no longer has it (import it again)", id)
 	}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "tocsin constituents remove: %v\n", err)
@@ -442,17 +438,11 @@ func constituentsList(ctx context.Context, env *Env, args []string) int {
 	if _, err := parseFlags(fs, args); err != nil {
 		return usageError(env, fs, err)
 	}
-	a, err := open(ctx, env, g)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "tocsin constituents: %v\n", err)
-		return exitFail
+	a, reg, code := openRegistry(ctx, env, g)
+	if a == nil {
+		return code
 	}
 	defer a.Close()
-	reg, err := a.registry()
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "tocsin constituents: %v\n", err)
-		return exitFail
-	}
 	w := bufio.NewWriter(env.Stdout)
 	defer w.Flush()
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -492,17 +482,11 @@ func constituentsShow(ctx context.Context, env *Env, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	a, err := open(ctx, env, g)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "tocsin constituents: %v\n", err)
-		return exitFail
+	a, reg, code := openRegistry(ctx, env, g)
+	if a == nil {
+		return code
 	}
 	defer a.Close()
-	reg, err := a.registry()
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "tocsin constituents: %v\n", err)
-		return exitFail
-	}
 	id := pos[0]
 	o, err := reg.Org(ctx, id)
 	if errors.Is(err, store.ErrNotFound) && !strings.Contains(id, ":") {
