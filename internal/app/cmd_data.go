@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/tocsin/tocsin/internal/config"
 	"github.com/tocsin/tocsin/internal/enrich/asn"
+	"github.com/tocsin/tocsin/internal/enrich/domain"
 	"github.com/tocsin/tocsin/internal/enrich/geo"
 	"github.com/tocsin/tocsin/internal/parse/shadowserver"
 )
@@ -33,7 +35,8 @@ func cmdData(ctx context.Context, env *Env, args []string) int {
 	}
 	fs, g := newFlags(env, "data update", "",
 		"Downloads the newest reference data into the data directory: Shadowserver's report schema\n"+
-			"(from shadowserver.schema_url). A download that does not parse leaves the current file in place.")
+			"(shadowserver.schema_url) and what the config's enrichment: keys name (asn_urls, geo_url, psl_url).\n"+
+			"A download that does not parse leaves the current file in place.")
 	url := fs.String("shadowserver-url", "", "download the schema from this `URL` instead of the config's")
 	if _, err := parseFlags(fs, args[1:]); err != nil {
 		return usageError(env, fs, err)
@@ -55,7 +58,126 @@ func cmdData(ctx context.Context, env *Env, args []string) int {
 		return exitFail
 	}
 	fmt.Fprintf(env.Stdout, "shadowserver schema: %d report types from %s, saved to %s\n", n, src, dst)
+	if err := updateEnrichment(ctx, env, c.Enrichment, dataDir); err != nil {
+		fmt.Fprintf(env.Stderr, "tocsin data update: %v\n", err)
+		return exitFail
+	}
 	return exitOK
+}
+
+// maxDataSize bounds one downloaded reference file.
+const maxDataSize = 1 << 30
+
+// updateEnrichment downloads what the enrichment: keys name and imports it
+// as 'tocsin data import' would: a download that does not check out leaves
+// the current data in place.
+func updateEnrichment(ctx context.Context, env *Env, e config.Enrichment, dataDir string) error {
+	var errs []error
+	if len(e.ASNURLs) > 0 {
+		var files []string
+		for _, u := range e.ASNURLs {
+			f, err := download(ctx, env, u, dataDir)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("AS table from %s: %w", u, err))
+				continue
+			}
+			defer os.Remove(f)
+			files = append(files, f)
+		}
+		if len(files) == len(e.ASNURLs) {
+			if err := importASN(env, files, asnPath(dataDir)); err != nil {
+				errs = append(errs, fmt.Errorf("AS table: %w; the current one is kept", err))
+			}
+		}
+	}
+	if e.GeoURL != "" {
+		if f, err := download(ctx, env, e.GeoURL, dataDir); err != nil {
+			errs = append(errs, fmt.Errorf("country database from %s: %w", e.GeoURL, err))
+		} else {
+			defer os.Remove(f)
+			if err := importGeo(env, f, geoPath(dataDir)); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if e.PSLURL != "" {
+		if f, err := download(ctx, env, e.PSLURL, dataDir); err != nil {
+			errs = append(errs, fmt.Errorf("public suffix list from %s: %w", e.PSLURL, err))
+		} else {
+			defer os.Remove(f)
+			if err := importPSL(env, f, pslPath(dataDir)); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// download fetches url into a temporary file in the data directory.
+func download(ctx context.Context, env *Env, url, dataDir string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("User-Agent", "tocsin/"+Version)
+	client := env.HTTPClient
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("HTTP %s", resp.Status)
+	}
+	dir := filepath.Join(dataDir, "tmp")
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp(dir, "download-*")
+	if err != nil {
+		return "", err
+	}
+	n, err := io.Copy(f, io.LimitReader(resp.Body, maxDataSize+1))
+	if err == nil && n > maxDataSize {
+		err = fmt.Errorf("larger than %d bytes", maxDataSize)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// importPSL checks a Public Suffix List before it replaces the current one.
+func importPSL(env *Env, src, dst string) error {
+	f, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	l, err := domain.Parse(f)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("public suffix list: %w; the current one is kept", err)
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := writeAtomic(dst, func(w io.Writer) error { _, err := io.Copy(w, in); return err }); err != nil {
+		return err
+	}
+	rules, _ := l.Len()
+	fmt.Fprintf(env.Stdout, "public suffix list: %d rules, saved to %s\n", rules, dst)
+	return nil
 }
 
 // downloadSchema fetches the schema, checks that it parses and then

@@ -162,3 +162,59 @@ func TestHoneypotAndAbuseCh(t *testing.T) {
 		t.Errorf("feodo event: %s", ev.stdout)
 	}
 }
+
+// TestDataUpdateEnrichment: data update downloads the AS table, the country
+// database and the Public Suffix List the config names, from a loopback
+// server, and refuses a broken download without losing the current data.
+func TestDataUpdateEnrichment(t *testing.T) {
+	tsv := filepath.Join(sharedData, "ipdb", "iptoasn-excerpt", "ip2asn-v4.excerpt.tsv")
+	psl := filepath.Join(sharedData, "dns", "publicsuffix", "public_suffix_list.dat")
+	for _, f := range []string{tsv, psl} {
+		if _, err := os.Stat(f); err != nil {
+			t.Skipf("needs %s: %v", f, err)
+		}
+	}
+	files := map[string]string{
+		"/schema":   filepath.Join("..", "parse", "shadowserver", "schema", "intelmq.json"),
+		"/asn.tsv":  tsv,
+		"/geo.mmdb": filepath.Join("..", "enrich", "geo", "testdata", "maxmind", "GeoIP2-Country-Test.mmdb"),
+		"/psl.dat":  psl,
+		"/broken":   filepath.Join("..", "enrich", "geo", "testdata", "maxmind", "MaxMind-DB-test-broken-search-tree-24.mmdb"),
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, ok := files[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		http.ServeFile(w, r, f)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "tocsin.yaml")
+	write := func(geo string) {
+		os.WriteFile(cfg, []byte("shadowserver:\n  schema_url: "+srv.URL+"/schema\nenrichment:\n  asn_urls: ["+srv.URL+"/asn.tsv]\n  geo_url: "+srv.URL+geo+"\n  psl_url: "+srv.URL+"/psl.dat\n"), 0o644)
+	}
+	write("/geo.mmdb")
+	data := t.TempDir()
+	r := run(t, data, nil, "data", "update", "--config", cfg)
+	if r.code != 0 {
+		t.Fatalf("update: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, p := range []string{asnPath(data), geoPath(data), pslPath(data)} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("not saved: %v", err)
+		}
+	}
+	if l := run(t, data, nil, "lookup", "--json", "8.8.8.8", "81.2.69.160"); !strings.Contains(l.stdout, `"asn":15169`) || !strings.Contains(l.stdout, `"cc":"GB"`) {
+		t.Errorf("lookup after update: %s %s", l.stdout, l.stderr)
+	}
+	before, _ := os.ReadFile(geoPath(data))
+	write("/broken")
+	if r := run(t, data, nil, "data", "update", "--config", cfg); r.code != 1 || !strings.Contains(r.stderr, "current database is kept") {
+		t.Errorf("broken download: exit %d, %s", r.code, r.stderr)
+	}
+	if after, _ := os.ReadFile(geoPath(data)); !bytes.Equal(before, after) {
+		t.Error("a broken download replaced the country database")
+	}
+}

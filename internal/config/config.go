@@ -58,6 +58,10 @@ type Config struct {
 	// Shadowserver configures the Shadowserver report parser.
 	Shadowserver Shadowserver `yaml:"shadowserver" json:"shadowserver"`
 
+	// Enrichment says where `tocsin data update` downloads the reference
+	// data that `tocsin data import` otherwise reads from files.
+	Enrichment Enrichment `yaml:"enrichment" json:"enrichment"`
+
 	// file is the name the config was parsed under, for error messages.
 	file string
 	// line maps the path of each key present in the file to its line.
@@ -98,6 +102,18 @@ type Shadowserver struct {
 	// the one kept in the data directory (for air-gapped systems). Relative
 	// paths as for data_dir.
 	SchemaFile string `yaml:"schema_file" json:"schema_file"`
+}
+
+// Enrichment lists the download locations of the reference data. Every key
+// is optional: what is not set is not downloaded.
+type Enrichment struct {
+	// ASNURLs are IP-to-ASN tables (ip-location-db CSV, RouteViews pyasn
+	// .dat[.gz], iptoasn TSV), merged into one table, the first most trusted.
+	ASNURLs []string `yaml:"asn_urls" json:"asn_urls"`
+	// GeoURL is a MaxMind-format country database (.mmdb).
+	GeoURL string `yaml:"geo_url" json:"geo_url"`
+	// PSLURL is the Public Suffix List (public_suffix_list.dat).
+	PSLURL string `yaml:"psl_url" json:"psl_url"`
 }
 
 // Defaults.

@@ -110,6 +110,21 @@ func (v *validator) top() {
 	if msg := checkHTTPURL(c.Shadowserver.SchemaURL); msg != "" {
 		v.errorf("shadowserver.schema_url", "%s (default %s)", msg, DefaultSchemaURL)
 	}
+	for i, u := range c.Enrichment.ASNURLs {
+		if msg := checkHTTPURL(u); msg != "" {
+			v.errorf(fmt.Sprintf("enrichment.asn_urls[%d]", i), "%s", msg)
+		}
+	}
+	if u := c.Enrichment.GeoURL; u != "" {
+		if msg := checkHTTPURL(u); msg != "" {
+			v.errorf("enrichment.geo_url", "%s", msg)
+		}
+	}
+	if u := c.Enrichment.PSLURL; u != "" {
+		if msg := checkHTTPURL(u); msg != "" {
+			v.errorf("enrichment.psl_url", "%s", msg)
+		}
+	}
 	if strings.ContainsRune(c.Shadowserver.SchemaFile, 0) {
 		v.errorf("shadowserver.schema_file", "contains a NUL byte")
 	}
