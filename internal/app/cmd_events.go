@@ -21,7 +21,7 @@ func cmdEvents(ctx context.Context, env *Env, args []string) int {
 	feedName := fs.String("feed", "", "only events of this feed")
 	typ := fs.String("type", "", "only events of this classification type, e.g. infected-system")
 	ip := fs.String("ip", "", "only events whose source.ip is this address")
-	org := fs.String("org", "", "only events whose source or destination belongs to this organisation `ID` (see tocsin constituents list)")
+	org := fs.String("org", "", "only events of this owner organisation `ID` (see tocsin constituents list): the source's owner, else the destination's")
 	since := fs.String("since", "", "only events last seen at or after this `time` (RFC 3339, a date, or a duration like 24h or 7d)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -77,13 +77,12 @@ func cmdEvents(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintln(tw, "ID\tLAST SEEN\tCOUNT\tFEED\tTYPE\tIDENTIFIER\tSOURCE\tPORT")
 		defer tw.Flush()
 	}
-	// The owner is in the event itself: with --org, the limit counts the
-	// events printed, not the events read.
-	printLimit := 0
-	if *org != "" && f.Limit > 0 {
-		printLimit, f.Limit = f.Limit, 0
+	if *org != "" {
+		f.Org = *org
+		if !strings.Contains(*org, ":") {
+			f.Org = manualID(*org)
+		}
 	}
-	printed := 0
 	var ev event.Event
 	var buf []byte
 	bases := baseCache{}
@@ -101,14 +100,6 @@ func cmdEvents(ctx context.Context, env *Env, args []string) int {
 			fmt.Fprintf(env.Stderr, "tocsin events: event %d: %v\n", e.ID, err)
 			return exitFail
 		}
-		if *org != "" && ev.Extra["source.org"] != *org && ev.Extra["destination.org"] != *org &&
-			ev.Extra["source.org"] != manualID(*org) && ev.Extra["destination.org"] != manualID(*org) {
-			continue
-		}
-		if printLimit > 0 && printed == printLimit {
-			break
-		}
-		printed++
 		switch *format {
 		case "intelmq":
 			buf = ev.AppendJSON(buf[:0])

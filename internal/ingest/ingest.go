@@ -526,7 +526,12 @@ func (o *output) Event(e *event.Event, line int) error {
 	if e.Source.IP.IsValid() {
 		ip = e.Source.IP.String()
 	}
+	org, _ := e.Extra["source.org"].(string)
+	if org == "" {
+		org, _ = e.Extra["destination.org"].(string)
+	}
 	b.recs = append(b.recs, store.Record{
+		Org:      org,
 		Part:     store.Part{Feed: e.Feed.Name, Type: e.Classification.Type, Bucket: bucket},
 		Key:      o.key(e),
 		Time:     ts,

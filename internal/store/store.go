@@ -100,6 +100,7 @@ type Record struct {
 	Key      uint64 // identity of the event within Part
 	Time     int64  // time.source (else time.observation), Unix seconds
 	SourceIP string // source.ip as text, "" when none; for filtering
+	Org      string // the owner organisation's ID, "" when none; for filtering
 	Line     int    // line of the report the event was parsed from
 	Doc      []byte // the event, encoded by the event package; opaque to the store
 }
@@ -123,6 +124,7 @@ type Filter struct {
 	Feed    string
 	Type    string
 	IP      string    // source.ip, exact
+	Org     string    // owner organisation ID, exact
 	Since   time.Time // last seen at or after
 	AfterID int64     // IDs greater than this
 	Limit   int       // at most this many; 0 means no limit

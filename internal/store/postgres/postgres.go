@@ -197,6 +197,10 @@ var migrations = []string{
 		UNIQUE (org, email, source)
 	);
 	CREATE INDEX contacts_source ON contacts (source);`,
+	// The owner of each event, set at ingest; only owned events are
+	// indexed.
+	`ALTER TABLE events ADD COLUMN org text NOT NULL DEFAULT '';
+	CREATE INDEX events_org ON events (org, id) WHERE org <> '';`,
 }
 
 func (s *Store) init(ctx context.Context) error {
@@ -498,7 +502,7 @@ func (s *Store) lockKey(p store.Part) (k1, k2 int32) {
 	return int32(h.Sum32()), int32(uint32(p.Bucket))
 }
 
-var eventCols = []string{"id", "feed", "type", "bucket", "dkey", "t", "src_ip", "count", "first_seen", "last_seen", "report_id", "line", "doc"}
+var eventCols = []string{"id", "feed", "type", "bucket", "dkey", "t", "src_ip", "count", "first_seen", "last_seen", "report_id", "line", "doc", "org"}
 
 // insert draws IDs for the pending rows and copies them in.
 func (t *tx) insert(ctx context.Context) error {
@@ -536,7 +540,7 @@ func (t *tx) insert(ctx context.Context) error {
 		r := &p.rec
 		v := t.row
 		v[0], v[1], v[2], v[3], v[4], v[5], v[6] = p.id, r.Part.Feed, r.Part.Type, r.Part.Bucket, int64(r.Key), r.Time, r.SourceIP
-		v[7], v[8], v[9], v[10], v[11], v[12] = p.count, p.first, p.last, t.reportID, int64(r.Line), r.Doc
+		v[7], v[8], v[9], v[10], v[11], v[12], v[13] = p.count, p.first, p.last, t.reportID, int64(r.Line), r.Doc, cleanText(r.Org)
 		return v, nil
 	}))
 	if err != nil {
@@ -754,6 +758,9 @@ func (s *Store) Events(ctx context.Context, f store.Filter) iter.Seq2[*store.Eve
 		}
 		if f.IP != "" {
 			w.add("src_ip", "=", f.IP)
+		}
+		if f.Org != "" {
+			w.add("org", "=", f.Org)
 		}
 		if !f.Since.IsZero() {
 			w.add("last_seen", ">=", f.Since.Unix())

@@ -224,6 +224,10 @@ var migrations = []string{
 		UNIQUE (org, email, source)
 	);
 	CREATE INDEX contacts_source ON contacts (source);`,
+	// The owner of each event, set at ingest; only owned events are
+	// indexed, so unowned ones cost nothing.
+	`ALTER TABLE events ADD COLUMN org TEXT NOT NULL DEFAULT '';
+	CREATE INDEX events_org ON events (org, id) WHERE org <> '';`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -267,9 +271,9 @@ func (s *Store) Close() error {
 // bound parameters.
 const rowsPerInsert = 64
 
-const eventCols = 10
+const eventCols = 11
 
-var insertPrefix = `INSERT INTO events (id, part, dkey, src_ip, count, first_seen, last_seen, report_id, line, doc) VALUES `
+var insertPrefix = `INSERT INTO events (id, part, dkey, src_ip, count, first_seen, last_seen, report_id, line, doc, org) VALUES `
 
 func insertSQL(rows int) string {
 	one := "(" + strings.TrimSuffix(strings.Repeat("?,", eventCols), ",") + ")"
@@ -448,7 +452,7 @@ func (t *tx) insert(ctx context.Context) error {
 		for i := range rows[:n] {
 			p := &rows[i]
 			r := p.rec
-			t.args = append(t.args, p.id, p.part, int64(r.Key), r.SourceIP, p.count, p.first, p.last, t.reportID, r.Line, r.Doc)
+			t.args = append(t.args, p.id, p.part, int64(r.Key), r.SourceIP, p.count, p.first, p.last, t.reportID, r.Line, r.Doc, r.Org)
 		}
 		var err error
 		if n == rowsPerInsert {
@@ -595,6 +599,9 @@ func (s *Store) Events(ctx context.Context, f store.Filter) iter.Seq2[*store.Eve
 	}
 	if f.IP != "" {
 		where, args = append(where, "e.src_ip = ?"), append(args, f.IP)
+	}
+	if f.Org != "" {
+		where, args = append(where, "e.org = ?"), append(args, f.Org)
 	}
 	if !f.Since.IsZero() {
 		where, args = append(where, "e.last_seen >= ?"), append(args, f.Since.Unix())

@@ -277,6 +277,7 @@ func testFilters(t *testing.T, s store.Store) {
 		rec("g", "scanner", 3, base+2*86400, "192.0.2.1"),
 		rec("g", "phishing", 4, base+3*86400, ""),
 	}
+	recs[0].Org, recs[3].Org = "manual:example", "manual:example"
 	ingest(t, s, report("a"), recs, nil)
 	count := func(f store.Filter) int { return len(events(t, s, f)) }
 	cases := []struct {
@@ -291,6 +292,9 @@ func testFilters(t *testing.T, s store.Store) {
 		{store.Filter{IP: "192.0.2.9"}, 0},
 		{store.Filter{Since: time.Unix(base+86400, 0)}, 3},
 		{store.Filter{Limit: 3}, 3},
+		{store.Filter{Org: "manual:example"}, 2},
+		{store.Filter{Org: "manual:example", Type: "phishing"}, 1},
+		{store.Filter{Org: "manual:other"}, 0},
 	}
 	for _, c := range cases {
 		if got := count(c.f); got != c.want {
