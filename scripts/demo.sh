@@ -18,6 +18,15 @@ run() { echo; echo "\$ $*"; "$@"; }
 # Every Shadowserver sample but phish_url.csv, a report type Shadowserver
 # has retired (tocsin says so and refuses it: try it).
 samples=$(ls "$ss"/*.csv | grep -v '/phish_url\.csv$')
+# The constituency and the reference data first, so that every event gets
+# its AS, country, owner and contact.
+run "$bin" constituents import testdata/demo/constituents.yaml
+ipdb="$shared/ipdb"
+if [ -d "$ipdb" ]; then
+  run "$bin" data import asn "$ipdb/ip-location-db-asn/asn-ipv4.csv" "$ipdb/ip-location-db-asn/asn-ipv6.csv"
+  run "$bin" data import geo "$ipdb/ip-location-db-geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb"
+fi
+
 run "$bin" ingest --feed shadowserver $samples
 for spec in \
   "abusech-feodo:$feeds/abusech/feodotracker_ipblocklist.2024-04-04.csv" \
@@ -33,5 +42,7 @@ run "$bin" reports list
 run "$bin" events --limit 15
 run "$bin" events --json --limit 1 --type infected-system
 run "$bin" quarantine list --limit 10
+run "$bin" events --org example-isp --limit 5
+run "$bin" lookup 198.123.245.134 113.160.0.1 8.8.8.8 AS64500 www.hospital.example
 echo
 echo "Everything is in ./tocsin-data (tocsin.db and raw/). Try: $bin events --help"
