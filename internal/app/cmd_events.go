@@ -107,10 +107,7 @@ func cmdEvents(ctx context.Context, env *Env, args []string) int {
 		case "json":
 			buf = appendWithMeta(buf[:0], ev.AppendJSON(nil), e)
 		case "table":
-			src := ev.Source.IP.String()
-			if !ev.Source.IP.IsValid() {
-				src = firstNonEmpty(ev.Source.FQDN, ev.Source.URL, ev.Source.Network.String())
-			}
+			src := subject(&ev.Source)
 			port := ""
 			if ev.Source.Port.Set {
 				port = strconv.Itoa(int(ev.Source.Port.V))
@@ -151,11 +148,18 @@ func appendWithMeta(dst, doc []byte, e *store.Event) []byte {
 	return append(dst, '}', '\n')
 }
 
-func firstNonEmpty(s ...string) string {
-	for _, x := range s {
-		if x != "" && x != "invalid Prefix" {
-			return x
-		}
+// subject is what a table row shows of an endpoint: its address, else its
+// host name, URL or network.
+func subject(p *event.Endpoint) string {
+	switch {
+	case p.IP.IsValid():
+		return p.IP.String()
+	case p.FQDN != "":
+		return p.FQDN
+	case p.URL != "":
+		return p.URL
+	case p.Network.IsValid():
+		return p.Network.String()
 	}
 	return ""
 }

@@ -195,10 +195,14 @@ func TestBinaryRoundTrip(t *testing.T) {
 	if len(b) >= len(e.AppendJSON(nil)) {
 		t.Errorf("binary %d bytes is not smaller than JSON %d", len(b), len(e.AppendJSON(nil)))
 	}
-	for i := range b {
-		if err := back.UnmarshalBinary(b[:i]); err == nil && i > 1 && i < len(b) {
-			// a prefix that ends exactly between entries is a valid, shorter event
-			continue
+	// Every truncation either fails or, when it ends between entries, is a
+	// shorter event that still writes valid JSON; none panics.
+	if err := back.UnmarshalBinary(b[:0]); err == nil {
+		t.Error("empty input accepted")
+	}
+	for i := 1; i < len(b); i++ {
+		if err := back.UnmarshalBinary(b[:i]); err == nil && !json.Valid(back.AppendJSON(nil)) {
+			t.Errorf("truncation at %d gives invalid JSON", i)
 		}
 	}
 }
