@@ -30,6 +30,16 @@ type Org struct {
 	Country   string   // ISO 3166-1 alpha-2
 	Languages []string // preferred languages, BCP 47 (e.g. "sv", "en")
 	Source    Source
+	Notify    Prefs // how it wants to be notified
+}
+
+// Prefs are an organisation's notification preferences. The zero value is
+// the default: notified, in the CSIRT's time zone, events as CSV.
+type Prefs struct {
+	OptOut   bool   // no automatic notifications
+	TimeZone string // IANA name, for digests at a given hour; "" is the CSIRT's
+	Format   string // "", "csv", "json" or "xarf": how events are attached; "" is the route's
+	Monthly  bool   // the monthly report by mail on the first day of the month
 }
 
 // AssetKind is what an asset is.

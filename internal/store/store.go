@@ -110,7 +110,8 @@ type Event struct {
 	ID        int64
 	Feed      string
 	Type      string
-	Count     int64 // how many times it was reported
+	Key       uint64 // identity within its partition (Record.Key): the same in every window
+	Count     int64  // how many times it was reported
 	FirstSeen time.Time
 	LastSeen  time.Time
 	ReportID  int64

@@ -1,0 +1,147 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"time"
+)
+
+// The notification log: the notifier's durable memory (as Alertmanager's
+// nflog is). It keeps every notification with the message as sent, the
+// events it reported, its delivery state, and, per recipient, when each
+// event identity was last notified, so that the same event is not notified
+// twice to the same recipient within its re-notify interval — also across
+// restarts and processes.
+//
+// The delivery state machine:
+//
+//	queued ──send ok──▶ sent ──DSN──▶ bounced
+//	   │  ╲
+//	   │   ╲temporary failure──▶ deferred ──(NextAttempt)──▶ send again
+//	   ╰──permanent failure / too many attempts──▶ failed
+//
+// A notification is queued with its rendered message (Message-ID included)
+// in the same transaction that writes its memory entries, so a crash after
+// rendering loses nothing and a crash after queueing sends the same message
+// (same Message-ID) later; it is never rendered twice.
+
+// Notification statuses.
+const (
+	NotifyQueued   = "queued"   // rendered and stored, not yet accepted by a mail server
+	NotifySent     = "sent"     // accepted by the mail server (or written to the outbox)
+	NotifyDeferred = "deferred" // a temporary failure; tried again at NextAttempt
+	NotifyFailed   = "failed"   // a permanent failure, or too many attempts
+	NotifyBounced  = "bounced"  // sent, then a delivery status notification said it failed
+)
+
+// ErrNotifyState is returned by UpdateNotification when the notification
+// is not in the status the update expects (another process moved it).
+var ErrNotifyState = errors.New("notification is not in the expected state")
+
+// Notification is one message to one recipient.
+type Notification struct {
+	ID int64 // assigned by QueueNotifications
+	// Ident is the ID quoted to the recipient, "TOCSIN-20261124-000123":
+	// the UTC day and a per-day sequence from AllocateIdents.
+	Ident     string
+	Kind      string // "events", "monthly", "confirm"
+	Org       string // the organisation's ID; "" when none
+	Recipient string // e-mail address
+	Contact   string // the recipient's provenance: manual, ripe, security.txt, rfc2142
+	Route     string // name of the routing rule that chose it
+	Subject   string
+	MessageID string // with angle brackets
+	Status    string
+	Attempts  int
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	// NextAttempt is when a queued or deferred notification is due.
+	NextAttempt time.Time
+	LastError   string
+	Events      []int64 // IDs of the events reported, ascending
+	// Message is the message as sent (RFC 5322, signed). Lists leave it
+	// nil; Notification and DueNotifications fill it in.
+	Message []byte
+}
+
+// Remembered says that the event identity Key was notified to Recipient
+// at At by notification Notification.
+type Remembered struct {
+	Recipient    string
+	Key          uint64 // the event's identity across windows: its Feed, Type and Key, hashed by the notifier
+	At           time.Time
+	Notification int64
+}
+
+// NotifyFilter selects notifications. Zero fields match everything.
+type NotifyFilter struct {
+	Org       string
+	Recipient string
+	Status    string
+	Since     time.Time // created at or after
+	Limit     int
+}
+
+// ContactFlag marks a mailbox after what came back from it.
+type ContactFlag struct {
+	Email  string
+	Flag   string // ContactBouncing or ContactAutoReply
+	Detail string // the status or subject that set it
+	At     time.Time
+}
+
+// Contact flags.
+const (
+	// ContactBouncing: mail to it failed permanently; the notifier falls
+	// back to the next contact in the chain.
+	ContactBouncing = "bouncing"
+	// ContactAutoReply: it answered with an auto-reply; functional
+	// mailboxes must not, so the analysts are told (it still gets mail).
+	ContactAutoReply = "auto-reply"
+)
+
+// NotifyLog is the notification log. Implementations pass
+// storetest.RunNotifyLog. Its methods are safe for concurrent use, also
+// by several processes sharing one database.
+type NotifyLog interface {
+	// AllocateIdents reserves n consecutive sequence numbers of day (its
+	// UTC date) and returns the first; the numbers start at 1 each day and
+	// are never handed out twice, even to concurrent callers. Numbers
+	// reserved and not used leave gaps.
+	AllocateIdents(ctx context.Context, day time.Time, n int) (first int64, err error)
+	// QueueNotifications stores ns (Status must be queued) and mem in one
+	// transaction, filling in each ID. A memory entry replaces the one
+	// with its (Recipient, Key); its Notification may be 0 to mean the
+	// notification of ns with the same Recipient (the first one).
+	QueueNotifications(ctx context.Context, ns []*Notification, mem []Remembered) error
+	// Memory yields the memory entries with At at or after since.
+	Memory(ctx context.Context, since time.Time) iter.Seq2[Remembered, error]
+	// DueNotifications yields the queued and deferred notifications whose
+	// NextAttempt is at or before now, oldest first, Message included.
+	DueNotifications(ctx context.Context, now time.Time) iter.Seq2[*Notification, error]
+	// UpdateNotification records a delivery attempt or a bounce: it sets
+	// the status, attempts, next attempt and last error of notification
+	// n.ID if its status is still from (else ErrNotifyState; ErrNotFound
+	// when there is no such notification). UpdatedAt is set to n.UpdatedAt.
+	UpdateNotification(ctx context.Context, n *Notification, from string) error
+	// Notifications yields the notifications matching f, newest first,
+	// without Message.
+	Notifications(ctx context.Context, f NotifyFilter) iter.Seq2[*Notification, error]
+	// Notification returns one notification, Message included, by its ID
+	// (as text), its Ident or its Message-ID; ErrNotFound when none.
+	Notification(ctx context.Context, key string) (*Notification, error)
+	// SetContactFlag records a flag on a mailbox, replacing its flag.
+	SetContactFlag(ctx context.Context, f ContactFlag) error
+	// ClearContactFlag removes the flag of a mailbox (not an error when it
+	// has none).
+	ClearContactFlag(ctx context.Context, email string) error
+	// ContactFlags yields every flagged mailbox, by e-mail address.
+	ContactFlags(ctx context.Context) iter.Seq2[ContactFlag, error]
+}
+
+// FormatIdent returns the notification ID quoted to recipients.
+func FormatIdent(prefix string, day time.Time, seq int64) string {
+	return fmt.Sprintf("%s-%s-%06d", prefix, day.UTC().Format("20060102"), seq)
+}
