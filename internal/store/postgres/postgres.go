@@ -768,15 +768,16 @@ func (s *Store) Events(ctx context.Context, f store.Filter) iter.Seq2[*store.Eve
 		if after > 0 {
 			w.add("id", ">", after)
 		}
-		return `SELECT id, feed, type, count, first_seen, last_seen, report_id, line, doc,
+		return `SELECT id, feed, type, dkey, count, first_seen, last_seen, report_id, line, doc,
 			(SELECT base FROM reports r WHERE r.id = events.report_id) FROM events` + w.sql(n), w.args
 	}
 	scan := func(rows pgx.Rows) (*store.Event, int64, error) {
 		var e store.Event
-		var first, last int64
-		if err := rows.Scan(&e.ID, &e.Feed, &e.Type, &e.Count, &first, &last, &e.ReportID, &e.Line, &e.Doc, &e.Base); err != nil {
+		var first, last, key int64
+		if err := rows.Scan(&e.ID, &e.Feed, &e.Type, &key, &e.Count, &first, &last, &e.ReportID, &e.Line, &e.Doc, &e.Base); err != nil {
 			return nil, 0, err
 		}
+		e.Key = uint64(key)
 		e.FirstSeen, e.LastSeen = time.Unix(first, 0).UTC(), time.Unix(last, 0).UTC()
 		return &e, e.ID, nil
 	}

@@ -609,7 +609,7 @@ func (s *Store) Events(ctx context.Context, f store.Filter) iter.Seq2[*store.Eve
 	if f.AfterID > 0 {
 		where, args = append(where, "e.id > ?"), append(args, f.AfterID)
 	}
-	q := `SELECT e.id, p.feed, p.type, e.count, e.first_seen, e.last_seen, e.report_id, e.line, e.doc, r.base
+	q := `SELECT e.id, p.feed, p.type, e.dkey, e.count, e.first_seen, e.last_seen, e.report_id, e.line, e.doc, r.base
 		FROM events e JOIN parts p ON p.id = e.part JOIN reports r ON r.id = e.report_id`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
@@ -628,11 +628,12 @@ func (s *Store) Events(ctx context.Context, f store.Filter) iter.Seq2[*store.Eve
 		defer rows.Close()
 		for rows.Next() {
 			var e store.Event
-			var first, last int64
-			if err := rows.Scan(&e.ID, &e.Feed, &e.Type, &e.Count, &first, &last, &e.ReportID, &e.Line, &e.Doc, &e.Base); err != nil {
+			var first, last, key int64
+			if err := rows.Scan(&e.ID, &e.Feed, &e.Type, &key, &e.Count, &first, &last, &e.ReportID, &e.Line, &e.Doc, &e.Base); err != nil {
 				yield(nil, err)
 				return
 			}
+			e.Key = uint64(key)
 			e.FirstSeen, e.LastSeen = time.Unix(first, 0).UTC(), time.Unix(last, 0).UTC()
 			if !yield(&e, nil) {
 				return

@@ -102,7 +102,10 @@ func events(t *testing.T, s store.Store, f store.Filter) []*store.Event {
 }
 
 func testRoundTrip(t *testing.T, s store.Store) {
-	recs := []store.Record{rec("f", "scanner", 1, base+10, "192.0.2.1"), rec("f", "scanner", 2, base+20, "2001:db8::1")}
+	// The second key has the top bit set: stored as a signed 64-bit
+	// integer, it must come back unchanged.
+	recs := []store.Record{rec("f", "scanner", 1, base+10, "192.0.2.1"), rec("f", "scanner", 1<<63|2, base+20, "2001:db8::1")}
+	recs[1].Line = 2
 	tot := ingest(t, s, report("a"), recs, nil)
 	if tot != (store.Totals{Events: 2}) {
 		t.Errorf("totals %+v, want 2 events", tot)
@@ -118,7 +121,7 @@ func testRoundTrip(t *testing.T, s store.Store) {
 		if e.Count != 1 || e.FirstSeen.Unix() != recs[i].Time || e.LastSeen.Unix() != recs[i].Time {
 			t.Errorf("event %d count/seen = %d %v %v", i, e.Count, e.FirstSeen, e.LastSeen)
 		}
-		if e.Feed != "f" || e.Type != "scanner" || e.Line != recs[i].Line || e.ReportID == 0 {
+		if e.Feed != "f" || e.Type != "scanner" || e.Key != recs[i].Key || e.Line != recs[i].Line || e.ReportID == 0 {
 			t.Errorf("event %d = %+v", i, e)
 		}
 		if i > 0 && e.ID <= got[i-1].ID {
