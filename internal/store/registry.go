@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -160,7 +161,8 @@ type RegistryRow interface {
 
 // NormalizeOrg checks o and puts it in the form the registry stores: Source
 // set to source when empty, text that is not a key cleaned, an empty
-// Languages list nil.
+// Languages list nil. Its notification preferences must name a known
+// attachment format and a time zone of the IANA database (not "Local").
 func NormalizeOrg(o *constituency.Org, source constituency.Source) error {
 	if err := setSource(&o.Source, source); err != nil {
 		return fmt.Errorf("organisation %q: %w", o.ID, err)
@@ -177,6 +179,37 @@ func NormalizeOrg(o *constituency.Org, source constituency.Source) error {
 			return fmt.Errorf("organisation %q: language %q is not a BCP 47 tag", o.ID, l)
 		}
 	}
+	switch o.Notify.Format {
+	case "", "csv", "json", "xarf":
+	default:
+		return fmt.Errorf("organisation %q: notification format %q: use csv, json, xarf or none (the route's)", o.ID, o.Notify.Format)
+	}
+	if err := checkTimeZone(o.Notify.TimeZone); err != nil {
+		return fmt.Errorf("organisation %q: notification time zone: %w", o.ID, err)
+	}
+	return nil
+}
+
+// knownZones caches the time zone names checkTimeZone accepted: loading
+// one reads the zone database.
+var knownZones sync.Map // string -> struct{}
+
+// checkTimeZone returns an error when name is neither "" nor a time zone
+// of the IANA database.
+func checkTimeZone(name string) error {
+	if name == "" {
+		return nil
+	}
+	if _, ok := knownZones.Load(name); ok {
+		return nil
+	}
+	if name == "Local" || checkKey("time zone", name) != nil {
+		return fmt.Errorf("%q is not an IANA time zone name such as Europe/Stockholm", name)
+	}
+	if _, err := time.LoadLocation(name); err != nil {
+		return fmt.Errorf("%q is not an IANA time zone name such as Europe/Stockholm: %w", name, err)
+	}
+	knownZones.Store(name, struct{}{})
 	return nil
 }
 
@@ -649,13 +682,13 @@ func writeValue[T RegistryRow](h *maphash.Hash, v *T) {
 			writeString(h, l)
 		}
 		writeString(h, string(v.Source))
+		writeBool(h, v.Notify.OptOut)
+		writeString(h, v.Notify.TimeZone)
+		writeString(h, v.Notify.Format)
+		writeBool(h, v.Notify.Monthly)
 	case *constituency.Asset:
 		writeString(h, v.Name)
-		if v.Confirmed {
-			h.WriteByte(1)
-		} else {
-			h.WriteByte(0)
-		}
+		writeBool(h, v.Confirmed)
 	case *constituency.Contact:
 		writeString(h, v.Role)
 		writeString(h, v.PGPKey)
@@ -665,6 +698,14 @@ func writeValue[T RegistryRow](h *maphash.Hash, v *T) {
 			h.WriteByte(1)
 			writeUint(h, uint64(v.LastVerified.UnixMicro()))
 		}
+	}
+}
+
+func writeBool(h *maphash.Hash, b bool) {
+	if b {
+		h.WriteByte(1)
+	} else {
+		h.WriteByte(0)
 	}
 }
 

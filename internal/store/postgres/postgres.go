@@ -201,6 +201,12 @@ var migrations = []string{
 	// indexed.
 	`ALTER TABLE events ADD COLUMN org text NOT NULL DEFAULT '';
 	CREATE INDEX events_org ON events (org, id) WHERE org <> '';`,
+	// Organisations' notification preferences (constituency.Prefs).
+	`ALTER TABLE orgs
+		ADD COLUMN notify_opt_out boolean NOT NULL DEFAULT false,
+		ADD COLUMN notify_time_zone text NOT NULL DEFAULT '',
+		ADD COLUMN notify_format text NOT NULL DEFAULT '',
+		ADD COLUMN notify_monthly boolean NOT NULL DEFAULT false;`,
 }
 
 func (s *Store) init(ctx context.Context) error {

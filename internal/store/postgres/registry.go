@@ -200,7 +200,7 @@ func (t *table) delete(ctx context.Context, name string, ids []int64) error {
 
 // Organisations.
 
-const orgCols = `id, name, sector, country, languages, source`
+const orgCols = `id, name, sector, country, languages, source, notify_opt_out, notify_time_zone, notify_format, notify_monthly`
 
 type orgTable struct{ table }
 
@@ -218,7 +218,8 @@ func (t *orgTable) Load(ctx context.Context, fn func(int64, *constituency.Org)) 
 var orgStaging = staging{
 	table: "orgs",
 	create: `CREATE TEMP TABLE import_orgs (seq bigint, id text COLLATE "C", name text, sector text, country text,
-		languages text, source text COLLATE "C") ON COMMIT DROP`,
+		languages text, source text COLLATE "C", notify_opt_out boolean, notify_time_zone text, notify_format text,
+		notify_monthly boolean) ON COMMIT DROP`,
 	cols:    append([]string{"seq"}, strings.Split(orgCols, ", ")...),
 	orderBy: "id",
 }
@@ -226,7 +227,9 @@ var orgStaging = staging{
 func (t *orgTable) Insert(ctx context.Context, rows []constituency.Org) error {
 	return t.stage(ctx, &orgStaging, len(rows), func(i int, v []any) {
 		o := &rows[i]
+		p := &o.Notify
 		v[0], v[1], v[2], v[3], v[4], v[5] = o.ID, o.Name, o.Sector, o.Country, strings.Join(o.Languages, ","), string(o.Source)
+		v[6], v[7], v[8], v[9] = p.OptOut, p.TimeZone, p.Format, p.Monthly
 	})
 }
 
@@ -234,26 +237,32 @@ func (t *orgTable) Flush(ctx context.Context) (int64, error) { return t.flush(ct
 
 func (t *orgTable) Update(ctx context.Context, ids []int64, rows []constituency.Org) ([]bool, error) {
 	c := orgColumns(rows)
-	return t.update(ctx, len(rows), `UPDATE orgs o SET name = u.name, sector = u.sector, country = u.country, languages = u.languages
-		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-			WITH ORDINALITY AS u(n, id, name, sector, country, languages, source, ord)
+	return t.update(ctx, len(rows), `UPDATE orgs o SET name = u.name, sector = u.sector, country = u.country, languages = u.languages,
+			notify_opt_out = u.opt_out, notify_time_zone = u.time_zone, notify_format = u.format, notify_monthly = u.monthly
+		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+				$8::boolean[], $9::text[], $10::text[], $11::boolean[])
+			WITH ORDINALITY AS u(n, id, name, sector, country, languages, source, opt_out, time_zone, format, monthly, ord)
 		WHERE o.n = u.n AND o.id = u.id AND o.source = u.source RETURNING u.ord`,
-		ids, c.id, c.name, c.sector, c.country, c.languages, c.source)
+		ids, c.id, c.name, c.sector, c.country, c.languages, c.source, c.optOut, c.timeZone, c.format, c.monthly)
 }
 
 func (t *orgTable) Delete(ctx context.Context, ids []int64) error { return t.delete(ctx, "orgs", ids) }
 
 type orgArrays struct {
 	id, name, sector, country, languages, source []string
+	optOut, monthly                              []bool
+	timeZone, format                             []string
 }
 
 func orgColumns(rows []constituency.Org) orgArrays {
 	n := len(rows)
-	c := orgArrays{make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)}
+	c := orgArrays{make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n),
+		make([]bool, n), make([]bool, n), make([]string, n), make([]string, n)}
 	for i := range rows {
 		o := &rows[i]
 		c.id[i], c.name[i], c.sector[i], c.country[i] = o.ID, o.Name, o.Sector, o.Country
 		c.languages[i], c.source[i] = strings.Join(o.Languages, ","), string(o.Source)
+		c.optOut[i], c.timeZone[i], c.format[i], c.monthly[i] = o.Notify.OptOut, o.Notify.TimeZone, o.Notify.Format, o.Notify.Monthly
 	}
 	return c
 }
@@ -265,7 +274,8 @@ type orgRow struct {
 }
 
 func (r *orgRow) dest() []any {
-	return []any{&r.o.ID, &r.o.Name, &r.o.Sector, &r.o.Country, &r.langs, &r.source}
+	p := &r.o.Notify
+	return []any{&r.o.ID, &r.o.Name, &r.o.Sector, &r.o.Country, &r.langs, &r.source, &p.OptOut, &p.TimeZone, &p.Format, &p.Monthly}
 }
 
 func (r *orgRow) org() *constituency.Org {
@@ -544,10 +554,14 @@ func (s *Store) PutOrg(ctx context.Context, o constituency.Org) error {
 	what := "put organisation " + o.ID
 	return s.writeTx(ctx, what, func(tx pgx.Tx) error {
 		var n int64
-		err := tx.QueryRow(ctx, `INSERT INTO orgs (`+orgCols+`) VALUES ($1, $2, $3, $4, $5, $6)
-			ON CONFLICT (id) DO UPDATE SET name = excluded.name, sector = excluded.sector, country = excluded.country, languages = excluded.languages
+		p := &o.Notify
+		err := tx.QueryRow(ctx, `INSERT INTO orgs (`+orgCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			ON CONFLICT (id) DO UPDATE SET name = excluded.name, sector = excluded.sector, country = excluded.country, languages = excluded.languages,
+				notify_opt_out = excluded.notify_opt_out, notify_time_zone = excluded.notify_time_zone,
+				notify_format = excluded.notify_format, notify_monthly = excluded.notify_monthly
 			WHERE orgs.source = excluded.source RETURNING n`,
-			o.ID, o.Name, o.Sector, o.Country, strings.Join(o.Languages, ","), string(o.Source)).Scan(&n)
+			o.ID, o.Name, o.Sector, o.Country, strings.Join(o.Languages, ","), string(o.Source),
+			p.OptOut, p.TimeZone, p.Format, p.Monthly).Scan(&n)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return importedOrg(ctx, tx, "put", o.ID)
 		}

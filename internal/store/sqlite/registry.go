@@ -219,7 +219,7 @@ func (t *table) load(ctx context.Context, q string, scan func(*sql.Rows) error) 
 
 // Organisations.
 
-const orgCols = `id, name, sector, country, languages, source`
+const orgCols = `id, name, sector, country, languages, source, notify_opt_out, notify_time_zone, notify_format, notify_monthly`
 
 var orgInsertCols = strings.Split(orgCols, ", ")
 
@@ -246,23 +246,29 @@ func (t *orgTable) Insert(ctx context.Context, rows []constituency.Org) error {
 }
 
 func (t *orgTable) Update(ctx context.Context, ids []int64, rows []constituency.Org) ([]bool, error) {
-	return t.update(ctx, `UPDATE orgs SET name = ?, sector = ?, country = ?, languages = ? WHERE n = ? AND id = ? AND source = ?`, len(rows),
+	return t.update(ctx, `UPDATE orgs SET name = ?, sector = ?, country = ?, languages = ?,
+		notify_opt_out = ?, notify_time_zone = ?, notify_format = ?, notify_monthly = ? WHERE n = ? AND id = ? AND source = ?`, len(rows),
 		func(i int, args []any) []any {
 			o := &rows[i]
-			return append(args, o.Name, o.Sector, o.Country, strings.Join(o.Languages, ","), ids[i], o.ID, string(o.Source))
+			p := &o.Notify
+			return append(args, o.Name, o.Sector, o.Country, strings.Join(o.Languages, ","),
+				p.OptOut, p.TimeZone, p.Format, p.Monthly, ids[i], o.ID, string(o.Source))
 		})
 }
 
 func (t *orgTable) Delete(ctx context.Context, ids []int64) error { return t.delete(ctx, "orgs", ids) }
 
 func appendOrg(args []any, o *constituency.Org) []any {
-	return append(args, o.ID, o.Name, o.Sector, o.Country, strings.Join(o.Languages, ","), string(o.Source))
+	p := &o.Notify
+	return append(args, o.ID, o.Name, o.Sector, o.Country, strings.Join(o.Languages, ","), string(o.Source),
+		p.OptOut, p.TimeZone, p.Format, p.Monthly)
 }
 
 // scanOrg reads the columns n (when n is not nil) and orgCols into o.
 func scanOrg(rows *sql.Rows, o *constituency.Org, n *int64) error {
 	var langs, source string
-	dest := []any{&o.ID, &o.Name, &o.Sector, &o.Country, &langs, &source}
+	p := &o.Notify
+	dest := []any{&o.ID, &o.Name, &o.Sector, &o.Country, &langs, &source, &p.OptOut, &p.TimeZone, &p.Format, &p.Monthly}
 	if n != nil {
 		dest = append([]any{n}, dest...)
 	}
@@ -471,8 +477,10 @@ func (s *Store) PutOrg(ctx context.Context, o constituency.Org) error {
 	what := "put organisation " + o.ID
 	return s.writeTx(ctx, what, func(tx *sql.Tx) error {
 		var n int64
-		err := tx.QueryRowContext(ctx, `INSERT INTO orgs (`+orgCols+`) VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET name = excluded.name, sector = excluded.sector, country = excluded.country, languages = excluded.languages
+		err := tx.QueryRowContext(ctx, `INSERT INTO orgs (`+orgCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET name = excluded.name, sector = excluded.sector, country = excluded.country, languages = excluded.languages,
+				notify_opt_out = excluded.notify_opt_out, notify_time_zone = excluded.notify_time_zone,
+				notify_format = excluded.notify_format, notify_monthly = excluded.notify_monthly
 			WHERE orgs.source = excluded.source RETURNING n`, appendOrg(nil, &o)...).Scan(&n)
 		if errors.Is(err, sql.ErrNoRows) {
 			return importedOrg(ctx, tx, "put", o.ID)

@@ -228,6 +228,11 @@ var migrations = []string{
 	// indexed, so unowned ones cost nothing.
 	`ALTER TABLE events ADD COLUMN org TEXT NOT NULL DEFAULT '';
 	CREATE INDEX events_org ON events (org, id) WHERE org <> '';`,
+	// Organisations' notification preferences (constituency.Prefs).
+	`ALTER TABLE orgs ADD COLUMN notify_opt_out INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE orgs ADD COLUMN notify_time_zone TEXT NOT NULL DEFAULT '';
+	ALTER TABLE orgs ADD COLUMN notify_format TEXT NOT NULL DEFAULT '';
+	ALTER TABLE orgs ADD COLUMN notify_monthly INTEGER NOT NULL DEFAULT 0;`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

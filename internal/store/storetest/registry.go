@@ -46,6 +46,7 @@ func RunRegistry(t *testing.T, open OpenRegistry) {
 		{"Prefixes", testPrefixes},
 		{"Text", testText},
 		{"Filters", testRegistryFilters},
+		{"NotifyPrefs", testNotifyPrefs},
 		{"ConcurrentReadsDuringImport", testReadsDuringImport},
 		{"ConcurrentImports", testConcurrentImports},
 		{"LargeImport", testLargeImport},
@@ -350,6 +351,62 @@ func testImportSkips(t *testing.T, r store.Registry) {
 	checkStored(t, r, sorted(ripe, first, set{orgs: []constituency.Org{manualOrg}}))
 }
 
+// testNotifyPrefs: an organisation's notification preferences are stored
+// by Import and PutOrg, read back by Orgs and Org, and each of them counts
+// as a change on re-import.
+func testNotifyPrefs(t *testing.T, r store.Registry) {
+	ctx := context.Background()
+	a := ripeA()
+	a.orgs[0].Notify = constituency.Prefs{OptOut: true, TimeZone: "Europe/Stockholm", Format: "xarf", Monthly: true}
+	a.orgs[1].Notify = constituency.Prefs{Format: "json"}
+	doImport(t, r, ripe, a)
+	checkStored(t, r, sorted(ripe, a))
+	o, err := r.Org(ctx, "ripe:ORG-A")
+	if err != nil || o.Notify != a.orgs[0].Notify {
+		t.Errorf("Org(ripe:ORG-A) = %+v, %v; want preferences %+v", o, err, a.orgs[0].Notify)
+	}
+	if d := doImport(t, r, ripe, a); d.Changes() {
+		t.Errorf("re-import with the same preferences: %+v", d)
+	}
+
+	c := ripeA()
+	c.orgs[0].Notify = a.orgs[0].Notify
+	c.orgs[0].Notify.OptOut = false
+	c.orgs[1].Notify = constituency.Prefs{Format: "json", Monthly: true}
+	c.orgs[2].Notify = constituency.Prefs{TimeZone: "UTC"}
+	d := doImport(t, r, ripe, c)
+	if want := (store.Diff{Changed: 3}); d.Orgs != want {
+		t.Errorf("import with changed preferences: organisations %v, want %v", d.Orgs, want)
+	}
+	checkStored(t, r, sorted(ripe, c))
+	c.orgs[0].Notify.TimeZone, c.orgs[1].Notify.Format = "America/New_York", "csv"
+	if d := doImport(t, r, ripe, c); d.Orgs != (store.Diff{Changed: 2, Unchanged: 1}) {
+		t.Errorf("import with a time zone and a format changed: organisations %v, want 2 changed", d.Orgs)
+	}
+	checkStored(t, r, sorted(ripe, c))
+
+	m := org("manual:acme", "ACME")
+	m.Notify = constituency.Prefs{TimeZone: "Asia/Tokyo", Format: "csv"}
+	if err := r.PutOrg(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	m.Source = constituency.SourceManual
+	checkStored(t, r, sorted(ripe, c, set{orgs: []constituency.Org{m}}))
+	m.Notify = constituency.Prefs{OptOut: true}
+	if err := r.PutOrg(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	checkStored(t, r, sorted(ripe, c, set{orgs: []constituency.Org{m}}))
+	for _, p := range []constituency.Prefs{{Format: "CSV"}, {TimeZone: "Mars/Olympus_Mons"}, {TimeZone: "Local"}} {
+		bad := m
+		bad.Notify = p
+		if err := r.PutOrg(ctx, bad); err == nil {
+			t.Errorf("PutOrg with preferences %+v succeeded", p)
+		}
+	}
+	checkStored(t, r, sorted(ripe, c, set{orgs: []constituency.Org{m}}))
+}
+
 func testImportRefuses(t *testing.T, r store.Registry) {
 	ctx := context.Background()
 	doImport(t, r, ripe, ripeA())
@@ -376,6 +433,9 @@ func testImportRefuses(t *testing.T, r store.Registry) {
 		{"contact without e-mail", ripe, set{contacts: []constituency.Contact{{Org: "x"}}}},
 		{"contact without org", ripe, set{contacts: []constituency.Contact{{Email: "a@x"}}}},
 		{"e-mail with NUL", ripe, set{contacts: []constituency.Contact{{Org: "x", Email: "a\x00@x"}}}},
+		{"unknown notification format", ripe, set{orgs: []constituency.Org{{ID: "x", Notify: constituency.Prefs{Format: "pdf"}}}}},
+		{"unknown time zone", ripe, set{orgs: []constituency.Org{{ID: "x", Notify: constituency.Prefs{TimeZone: "Europe/Atlantis"}}}}},
+		{"the machine's time zone", ripe, set{orgs: []constituency.Org{{ID: "x", Notify: constituency.Prefs{TimeZone: "Local"}}}}},
 	}
 	for _, b := range bad {
 		// Valid rows first: the bad one must undo them.
