@@ -99,12 +99,36 @@ func (f *Fetcher) Fetch(ctx context.Context, domainName string) (*File, error) {
 		legacy.Legacy = true
 		return legacy, nil
 	case file != nil: // the well-known file, with its Canonical mismatch
+		if c := f.fromCanonical(ctx, host, file); c != nil {
+			return c, nil
+		}
 		return file, err
 	case legacy != nil:
 		legacy.Legacy = true
+		if c := f.fromCanonical(ctx, host, legacy); c != nil {
+			return c, nil
+		}
 		return legacy, lerr
 	}
 	return nil, errors.Join(err, lerr)
+}
+
+// fromCanonical prefers the Canonical URI: a file found at a location its
+// Canonical fields do not list is replaced by the file at the first one
+// that a redirect could lead to (see AllowRedirect) and that lists itself
+// as canonical. It returns nil when there is none.
+func (f *Fetcher) fromCanonical(ctx context.Context, host string, found *File) *File {
+	for _, c := range found.Canonical {
+		u, err := url.Parse(c)
+		if err != nil || !f.allowRedirect(host, u) || canonicalURL(c) == canonicalURL(found.Requested) {
+			continue
+		}
+		if file, err := f.fetchURL(ctx, host, u.String()); err == nil {
+			return file
+		}
+		break
+	}
+	return nil
 }
 
 // absent reports an error that says there is no security.txt at a
@@ -116,7 +140,12 @@ func absent(err error) bool {
 
 // fetchOne fetches, parses and checks the file at one path.
 func (f *Fetcher) fetchOne(ctx context.Context, host, path string) (*File, error) {
-	requested := "https://" + host + path
+	return f.fetchURL(ctx, host, "https://"+host+path)
+}
+
+// fetchURL fetches, parses and checks the file at requested, following
+// redirects as a request for host would.
+func (f *Fetcher) fetchURL(ctx context.Context, host, requested string) (*File, error) {
 	var redirects []string
 	client := http.DefaultClient
 	if f.Client != nil {
