@@ -72,6 +72,17 @@ type Index struct {
 	contacts     []constituency.Contact // grouped by organisation, best first
 	contactStart []int32                // contacts of org i: [contactStart[i], contactStart[i+1])
 
+	// The domains each organisation won, grouped by organisation, and
+	// abuse@ of each (RFC 2142); the domain is the address's tail.
+	orgDomains  []string
+	orgAbuse    []string
+	domainStart []int32
+
+	// The network assets that won their prefix, by start then length,
+	// for questions about whole prefixes (prefix.go).
+	nets4 []asset4
+	nets6 []asset6
+
 	stats Stats
 }
 
@@ -161,6 +172,67 @@ func (ix *Index) Contacts(org OrgRef) []constituency.Contact {
 	}
 	lo, hi := ix.contactStart[org], ix.contactStart[org+1]
 	return ix.contacts[lo:hi:hi]
+}
+
+// Domains returns the domains org holds, those it won (see the package
+// doc), in normalised form, parents before their subdomains then in byte
+// order. The slice belongs to the Index: do not modify it.
+func (ix *Index) Domains(org OrgRef) []string {
+	if org < 0 || int(org) >= len(ix.orgs) {
+		return nil
+	}
+	lo, hi := ix.domainStart[org], ix.domainStart[org+1]
+	return ix.orgDomains[lo:hi:hi]
+}
+
+// AbuseAddrs returns abuse@ of each of Domains(org), in the same order:
+// the RFC 2142 mailboxes, kept so that the last resort of the contact
+// chain costs no allocation. The slice belongs to the Index.
+func (ix *Index) AbuseAddrs(org OrgRef) []string {
+	if org < 0 || int(org) >= len(ix.orgs) {
+		return nil
+	}
+	lo, hi := ix.domainStart[org], ix.domainStart[org+1]
+	return ix.orgAbuse[lo:hi:hi]
+}
+
+// abusePrefix makes the RFC 2142 address of a domain.
+const abusePrefix = "abuse@"
+
+// buildDomains makes the domain map and groups the domains by
+// organisation, from the winners keyed by abusePrefix+domain.
+func (ix *Index) buildDomains(abuse map[string]OrgRef) {
+	type od struct {
+		org      OrgRef
+		d, abuse string // d is abuse's tail
+	}
+	all := make([]od, 0, len(abuse))
+	ix.domains = make(map[string]OrgRef, len(abuse))
+	for a, org := range abuse {
+		d := a[len(abusePrefix):]
+		ix.domains[d] = org
+		all = append(all, od{org, d, a})
+	}
+	slices.SortFunc(all, func(x, y od) int {
+		if x.org != y.org {
+			return int(x.org - y.org)
+		}
+		if n, m := strings.Count(x.d, "."), strings.Count(y.d, "."); n != m {
+			return n - m
+		}
+		return strings.Compare(x.d, y.d)
+	})
+	ix.domainStart = make([]int32, len(ix.orgs)+1)
+	ix.orgDomains = make([]string, len(all))
+	ix.orgAbuse = make([]string, len(all))
+	j := 0
+	for org := range ix.orgs {
+		ix.domainStart[org] = int32(j)
+		for ; j < len(all) && all[j].org == OrgRef(org); j++ {
+			ix.orgDomains[j], ix.orgAbuse[j] = all[j].d, all[j].abuse
+		}
+	}
+	ix.domainStart[len(ix.orgs)] = int32(j)
 }
 
 // RFC2142 returns abuse@domain (RFC 2142 section 4) as a contact with
@@ -299,7 +371,9 @@ func (b *Builder) AddAsset(a constituency.Asset) error {
 		if err != nil {
 			return fmt.Errorf("%w: domain of %s: %w", ErrInvalidAsset, a.Org, err)
 		}
-		b.domains = append(b.domains, keyItem[string]{d, b.ref(a.Org), rank})
+		// The key is abuse@domain: the Index keeps the RFC 2142 address
+		// of every domain, and the domain as its tail, in one string.
+		b.domains = append(b.domains, keyItem[string]{abusePrefix + d, b.ref(a.Org), rank})
 		b.stats.Domains++
 	default:
 		return fmt.Errorf("%w: unknown kind %q (asset %q of %s)", ErrInvalidAsset, a.Kind, a.Name, a.Org)
@@ -387,6 +461,7 @@ func (b *Builder) Build() (*Index, error) {
 	ix.stats.Superseded += sup
 	ix.v6, sup = buildTable6(b.nets[split:])
 	ix.stats.Superseded += sup
+	ix.nets4, ix.nets6 = assetTables(b.nets[:split], b.nets[split:])
 	b.nets = nil
 	ix.stats.IPv4Ranges = len(ix.v4.spans)
 	ix.stats.IPv6Ranges = len(ix.v6.spans)
@@ -394,8 +469,9 @@ func (b *Builder) Build() (*Index, error) {
 	// AS numbers and domains: one winner per key.
 	ix.asn, sup = winners(b.asns, remap)
 	ix.stats.Superseded += sup
-	ix.domains, sup = winners(b.domains, remap)
+	abuse, sup := winners(b.domains, remap)
 	ix.stats.Superseded += sup
+	ix.buildDomains(abuse)
 	b.asns, b.domains = nil, nil
 
 	ix.buildContacts(b.contacts, remap)
