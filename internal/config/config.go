@@ -62,6 +62,9 @@ type Config struct {
 	// data that `tocsin data import` otherwise reads from files.
 	Enrichment Enrichment `yaml:"enrichment" json:"enrichment"`
 
+	// Notify configures the notifier (tocsin notify).
+	Notify Notify `yaml:"notify" json:"notify"`
+
 	// file is the name the config was parsed under, for error messages.
 	file string
 	// line maps the path of each key present in the file to its line.
@@ -146,6 +149,7 @@ func Default() *Config {
 		Log:          Log{Level: "info", Format: "text"},
 		Ingest:       Ingest{StoreRaw: true, BatchSize: DefaultBatchSize},
 		Shadowserver: Shadowserver{SchemaURL: DefaultSchemaURL},
+		Notify:       defaultNotify(),
 	}
 }
 
@@ -249,6 +253,12 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
 			c.Database = Secret(v)
 		}
 	}
+	if v, ok := lookup(EnvSMTPPassword); ok && v != "" {
+		c.Notify.SMTP.Password = Secret(v)
+	}
+	if v, ok := lookup(EnvSigningPassphase); ok && v != "" {
+		c.Notify.SigningKeyPassphrase = Secret(v)
+	}
 	return joinErrors(errs)
 }
 
@@ -262,6 +272,9 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	c.DataDir = abs(c.DataDir)
 	c.Shadowserver.SchemaFile = abs(c.Shadowserver.SchemaFile)
+	c.Notify.SigningKey = abs(c.Notify.SigningKey)
+	c.Notify.Templates = abs(c.Notify.Templates)
+	c.Notify.Outbox = abs(c.Notify.Outbox)
 	if db := c.Database.Reveal(); db != "sqlite" && !strings.Contains(db, "://") && !strings.HasPrefix(db, "file:") {
 		c.Database = Secret(abs(db))
 	}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -71,15 +72,20 @@ func TestExampleIsComplete(t *testing.T) {
 	for p := range c.line {
 		present[index.ReplaceAllString(p, "[]")] = true
 	}
-	for _, p := range schemaPaths(reflect.TypeFor[Config](), "") {
+	for _, p := range schemaPaths(reflect.TypeFor[Config](), "", nil) {
 		if !present[p] {
 			t.Errorf("%s: key %s is not in the example; add it, with a comment", example, p)
 		}
 	}
 }
 
-// schemaPaths lists the key paths of type t, lists written as [].
-func schemaPaths(t reflect.Type, prefix string) []string {
+// schemaPaths lists the key paths of type t, lists written as []. A type
+// met again inside itself (a route's routes) is listed once.
+func schemaPaths(t reflect.Type, prefix string, seen []reflect.Type) []string {
+	if slices.Contains(seen, t) {
+		return nil
+	}
+	seen = append(seen, t)
 	var out []string
 	for _, f := range structFields(t) {
 		p := join(prefix, f.name)
@@ -93,7 +99,7 @@ func schemaPaths(t reflect.Type, prefix string) []string {
 			ft = ft.Elem()
 		}
 		if ft.Kind() == reflect.Struct && ft != durationType {
-			out = append(out, schemaPaths(ft, p)...)
+			out = append(out, schemaPaths(ft, p, seen)...)
 		}
 	}
 	return out
@@ -397,5 +403,36 @@ func TestKeyPaths(t *testing.T) {
 	}
 	if got := join("c", "a b"); got != `c["a b"]` {
 		t.Errorf("join = %s", got)
+	}
+}
+
+func TestNotifyErrors(t *testing.T) {
+	for _, tt := range []struct{ src, want string }{
+		{"notify:\n  sender:\n    email: not an address\n", "t.yaml:3: notify.sender.email"},
+		{"notify:\n  routes:\n    - match:\n        type: infected-sytem\n", "notify.routes[0].match.type[0]: \"infected-sytem\" is not a classification type"},
+		{"notify:\n  routes:\n    - name: a\n    - name: a\n", "notify.routes[1].name: \"a\" is also the name of notify.routes[0]"},
+		{"notify:\n  routes:\n    - digest: daily@25:00\n", "notify.routes[0].digest"},
+		{"notify:\n  routes:\n    - format: pdf\n", "notify.routes[0].format: \"pdf\""},
+		{"notify:\n  routes:\n    - routes:\n        - format: xml\n", "notify.routes[0].routes[0].format"},
+		{"notify:\n  mutes:\n    - until: next year\n", "notify.mutes[0].until: \"next year\" is not a time"},
+		{"notify:\n  mutes:\n    - from: 2027-01-02\n      until: 2027-01-01\n", "notify.mutes[0].until: is not after"},
+		{"notify:\n  mutes:\n    - match:\n        asn: ASX\n", "notify.mutes[0].match.asn[0]"},
+		{"notify:\n  mutes:\n    - match:\n        network: 10.0.0.0/33\n", "notify.mutes[0].match.network[0]"},
+		{"notify:\n  time_zone: Mars/Olympus\n", "notify.time_zone"},
+		{"notify:\n  ident_prefix: tocsin-x\n", "notify.ident_prefix"},
+		{"notify:\n  smtp:\n    tls: startls\n", `did you mean "starttls"`},
+		{"notify:\n  routes:\n    - match:\n        type: {a: b}\n", "notify.routes[0].match.type"},
+	} {
+		_, err := Parse("t.yaml", []byte(tt.src))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Parse(%q) = %v, want an error containing %q", tt.src, err, tt.want)
+		}
+	}
+	c, err := Parse("t.yaml", []byte("notify:\n  routes:\n    - match: {type: infected-system}\n      routes:\n        - match: {sector: energy}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Notify.Routes[0]; r.Name != "route-1" || r.Routes[0].Name != "route-2" || r.Match.Type[0] != "infected-system" {
+		t.Errorf("routes = %+v", c.Notify.Routes)
 	}
 }

@@ -32,6 +32,7 @@ func (c *Config) Validate() error {
 func (v *validator) validate() {
 	v.top()
 	v.feeds()
+	v.notify()
 }
 
 // normalize puts values whose case or spelling does not matter in their
@@ -39,6 +40,7 @@ func (v *validator) validate() {
 func (c *Config) normalize() {
 	c.Log.Level = strings.ToLower(strings.TrimSpace(c.Log.Level))
 	c.Log.Format = strings.ToLower(strings.TrimSpace(c.Log.Format))
+	c.Notify.SMTP.TLS = strings.ToLower(strings.TrimSpace(c.Notify.SMTP.TLS))
 	for i := range c.ConfiguredFeeds {
 		f := &c.ConfiguredFeeds[i]
 		f.Classification.Taxonomy = strings.ToLower(strings.TrimSpace(f.Classification.Taxonomy))
