@@ -11,11 +11,14 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"time"
 
+	"github.com/tocsin/tocsin/internal/constituency"
 	"github.com/tocsin/tocsin/internal/constituency/index"
 	"github.com/tocsin/tocsin/internal/enrich/asn"
 	"github.com/tocsin/tocsin/internal/enrich/domain"
 	"github.com/tocsin/tocsin/internal/enrich/geo"
+	"github.com/tocsin/tocsin/internal/enrich/securitytxt"
 	"github.com/tocsin/tocsin/internal/event"
 )
 
@@ -26,6 +29,12 @@ type Enricher struct {
 	Geo    *geo.DB
 	PSL    *domain.List
 	Owners *index.Index
+	// SecurityTxt is what was fetched before of the security.txt of the
+	// owners' domains. It is only read: enriching never fetches.
+	SecurityTxt *securitytxt.Saved
+	// Now tells the time a security.txt's Expires is compared with; nil
+	// means time.Now.
+	Now func() time.Time
 }
 
 // Enabled reports whether e has any data to enrich with.
@@ -115,41 +124,166 @@ func (x *Enricher) ip(e *event.Event, p *event.Endpoint, k *keys) {
 // prefix), else by AS number, else by domain. ok is false when it belongs
 // to no known organisation.
 func (x *Enricher) Owner(p *event.Endpoint, host string) (org index.OrgRef, ok bool) {
+	org, _, ok = x.OwnerAndDomain(p, host)
+	return org, ok
+}
+
+// OwnerAndDomain is Owner that also returns the organisation's domain
+// asset host is under, when the endpoint was found by its domain ("" when
+// by address or AS number).
+func (x *Enricher) OwnerAndDomain(p *event.Endpoint, host string) (org index.OrgRef, domain string, ok bool) {
 	if x.Owners == nil {
-		return 0, false
+		return index.NoOrg, "", false
 	}
 	if p.IP.IsValid() {
 		if org, _, ok = x.Owners.OwnerOfIP(p.IP); ok {
-			return org, true
+			return org, "", true
 		}
 	}
 	if p.ASN != 0 {
 		if org, ok = x.Owners.OwnerOfASN(p.ASN); ok {
-			return org, true
+			return org, "", true
 		}
 	}
 	if host != "" {
-		if org, _, ok = x.Owners.OwnerOfDomain(host); ok {
-			return org, true
+		if org, domain, ok = x.Owners.OwnerOfDomain(host); ok {
+			return org, domain, true
 		}
 	}
-	return 0, false
+	return index.NoOrg, "", false
 }
 
 // owner records the endpoint's organisation (extra.source.org) and its best
 // contact (source.abuse_contact, IntelMQ's field), unless the feed named a
 // contact already.
 func (x *Enricher) owner(e *event.Event, p *event.Endpoint, k *keys, host string) {
-	org, ok := x.Owner(p, host)
+	org, domain, ok := x.OwnerAndDomain(p, host)
 	if !ok {
 		return
 	}
 	e.SetExtra(k.org, x.Owners.Org(org).ID)
 	if p.AbuseContact == "" {
-		if cs := x.Owners.Contacts(org); len(cs) > 0 {
-			p.AbuseContact = cs[0].Email
+		p.AbuseContact = x.Contact(org, domain)
+	}
+}
+
+// The contact chain of an organisation, best first:
+//
+//  1. its registered mailboxes (manual), then the RIPE abuse-c (ripe),
+//     then contacts registered with source security.txt;
+//  2. the first e-mail address of the security.txt of its domains, as
+//     fetched before (SecurityTxt; a file past its Expires is not used);
+//  3. abuse@ each of its domains (RFC 2142, the last resort);
+//  4. registered contacts of any other source.
+//
+// The domains are the organisation's own domain assets (index.Domains),
+// never a domain taken from the event: an event's host name says where
+// something was seen, not who answers for it, and a security.txt found
+// there could send a report to whoever put the host up. When the owner
+// was found by a domain, that domain comes first.
+
+// Contact returns the best contact of org (see the chain above), "" when
+// it has none. domain, when not "", is the domain asset of org the event
+// was found by. It does not allocate.
+func (x *Enricher) Contact(org index.OrgRef, domain string) string {
+	cs := x.Owners.Contacts(org)
+	if len(cs) > 0 && early(cs[0].Source) {
+		return cs[0].Email
+	}
+	domains, abuse := x.Owners.Domains(org), x.Owners.AbuseAddrs(org)
+	if x.SecurityTxt != nil && len(domains) > 0 {
+		now := x.now()
+		if domain != "" {
+			if c, ok := x.SecurityTxt.Contact(domain, now); ok {
+				return c
+			}
+		}
+		for _, d := range domains {
+			if c, ok := x.SecurityTxt.Contact(d, now); ok {
+				return c
+			}
 		}
 	}
+	if len(cs) > 0 && cs[0].Source == constituency.SourceRFC2142 {
+		return cs[0].Email
+	}
+	for i, d := range domains {
+		if d == domain {
+			return abuse[i]
+		}
+	}
+	if len(abuse) > 0 {
+		return abuse[0]
+	}
+	if len(cs) > 0 {
+		return cs[0].Email
+	}
+	return ""
+}
+
+// Contacts returns the whole contact chain of org (see above), each
+// address once with its best source; domain is as for Contact. The
+// result is the caller's.
+func (x *Enricher) Contacts(org index.OrgRef, domain string) []constituency.Contact {
+	var out []constituency.Contact
+	add := func(c constituency.Contact) {
+		for _, have := range out {
+			if strings.EqualFold(have.Email, c.Email) {
+				return
+			}
+		}
+		out = append(out, c)
+	}
+	cs := x.Owners.Contacts(org)
+	id := x.Owners.Org(org).ID
+	for _, c := range cs {
+		if early(c.Source) {
+			add(c)
+		}
+	}
+	domains := x.Owners.Domains(org)
+	if domain != "" {
+		domains = append([]string{domain}, domains...)
+	}
+	if x.SecurityTxt != nil {
+		now := x.now()
+		for _, d := range domains {
+			if e, ok := x.SecurityTxt.Get(d); ok && e.Usable(now) {
+				for _, email := range e.Contacts {
+					add(constituency.Contact{Org: id, Email: email, Role: "security", Source: constituency.SourceSecurityTxt})
+				}
+			}
+		}
+	}
+	for _, c := range cs {
+		if c.Source == constituency.SourceRFC2142 {
+			add(c)
+		}
+	}
+	for _, d := range domains {
+		c := index.RFC2142(d)
+		c.Org = id
+		add(c)
+	}
+	for _, c := range cs {
+		if !early(c.Source) && c.Source != constituency.SourceRFC2142 {
+			add(c)
+		}
+	}
+	return out
+}
+
+// early reports the sources that come before security.txt files fetched
+// by tocsin.
+func early(s constituency.Source) bool {
+	return s == constituency.SourceManual || s == constituency.SourceRIPE || s == constituency.SourceSecurityTxt
+}
+
+func (x *Enricher) now() time.Time {
+	if x.Now != nil {
+		return x.Now()
+	}
+	return time.Now()
 }
 
 // urlHost returns the host of an absolute URL, "" when it has none or it
