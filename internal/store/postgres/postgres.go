@@ -207,6 +207,52 @@ var migrations = []string{
 		ADD COLUMN notify_time_zone text NOT NULL DEFAULT '',
 		ADD COLUMN notify_format text NOT NULL DEFAULT '',
 		ADD COLUMN notify_monthly boolean NOT NULL DEFAULT false;`,
+	// The notification log (notify.go), as in store/sqlite but for the
+	// events, a bigint[]. Times are Unix nanoseconds, 0 for the zero
+	// time; key is the uint64 memory key's bit pattern.
+	`CREATE SEQUENCE notifications_id_seq;
+	CREATE TABLE notifications (
+		id           bigint PRIMARY KEY, -- from notifications_id_seq, drawn by QueueNotifications
+		ident        text COLLATE "C" NOT NULL UNIQUE,
+		kind         text NOT NULL,
+		org          text COLLATE "C" NOT NULL,
+		recipient    text COLLATE "C" NOT NULL,
+		contact      text NOT NULL,
+		route        text NOT NULL,
+		subject      text NOT NULL,
+		message_id   text COLLATE "C" NOT NULL UNIQUE,
+		status       text COLLATE "C" NOT NULL,
+		attempts     bigint NOT NULL,
+		created_at   bigint NOT NULL,
+		updated_at   bigint NOT NULL,
+		next_attempt bigint NOT NULL,
+		last_error   text NOT NULL,
+		events       bigint[] NOT NULL,
+		message      bytea NOT NULL
+	);
+	ALTER SEQUENCE notifications_id_seq OWNED BY notifications.id;
+	CREATE INDEX notifications_due ON notifications (status, next_attempt, id);
+	CREATE INDEX notifications_created ON notifications (created_at, id);
+	CREATE INDEX notifications_org ON notifications (org, created_at, id) WHERE org <> '';
+	CREATE INDEX notifications_recipient ON notifications (recipient, created_at, id);
+	CREATE TABLE notify_memory (
+		recipient    text COLLATE "C" NOT NULL,
+		key          bigint NOT NULL,
+		at           bigint NOT NULL,
+		notification bigint NOT NULL,
+		PRIMARY KEY (recipient, key)
+	);
+	CREATE INDEX notify_memory_at ON notify_memory (at, recipient, key);
+	CREATE TABLE notify_idents (
+		day  text PRIMARY KEY,
+		next bigint NOT NULL
+	);
+	CREATE TABLE contact_flags (
+		email  text COLLATE "C" PRIMARY KEY,
+		flag   text NOT NULL,
+		detail text NOT NULL,
+		at     bigint NOT NULL
+	);`,
 }
 
 func (s *Store) init(ctx context.Context) error {

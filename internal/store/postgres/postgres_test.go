@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -595,4 +596,25 @@ func BenchmarkIngest(b *testing.B) {
 		}
 		b.ReportMetric(float64(n*i)/b.Elapsed().Seconds(), "records/s")
 	})
+}
+
+func TestNotifyLog(t *testing.T) {
+	t.Parallel()
+	storetest.RunNotifyLog(t, func(t *testing.T) func() storetest.NotifyLogStore {
+		url := newSchema(t)
+		return func() storetest.NotifyLogStore { return open(t, url) }
+	})
+}
+
+// TestNotifyQueueSize queues TOCSIN_NOTIFY_SIZE notifications of 100
+// events each, with a memory entry per event, and logs the time it took;
+// skipped when the variable is unset.
+func TestNotifyQueueSize(t *testing.T) {
+	n, err := strconv.Atoi(os.Getenv("TOCSIN_NOTIFY_SIZE"))
+	if err != nil {
+		t.Skip("set TOCSIN_NOTIFY_SIZE to the number of notifications to queue")
+	}
+	s := open(t, newSchema(t))
+	defer s.Close()
+	storetest.NotifyQueueSize(t, s, n, 100)
 }

@@ -233,6 +233,50 @@ var migrations = []string{
 	ALTER TABLE orgs ADD COLUMN notify_time_zone TEXT NOT NULL DEFAULT '';
 	ALTER TABLE orgs ADD COLUMN notify_format TEXT NOT NULL DEFAULT '';
 	ALTER TABLE orgs ADD COLUMN notify_monthly INTEGER NOT NULL DEFAULT 0;`,
+	// The notification log (notify.go). Times are Unix nanoseconds, 0 for
+	// the zero time; events is the IDs of the events reported, packed
+	// (packIDs); key is the uint64 memory key's bit pattern.
+	`CREATE TABLE notifications (
+		id           INTEGER PRIMARY KEY,
+		ident        TEXT NOT NULL UNIQUE,
+		kind         TEXT NOT NULL,
+		org          TEXT NOT NULL,
+		recipient    TEXT NOT NULL,
+		contact      TEXT NOT NULL,
+		route        TEXT NOT NULL,
+		subject      TEXT NOT NULL,
+		message_id   TEXT NOT NULL UNIQUE,
+		status       TEXT NOT NULL,
+		attempts     INTEGER NOT NULL,
+		created_at   INTEGER NOT NULL,
+		updated_at   INTEGER NOT NULL,
+		next_attempt INTEGER NOT NULL,
+		last_error   TEXT NOT NULL,
+		events       BLOB NOT NULL,
+		message      BLOB NOT NULL
+	);
+	CREATE INDEX notifications_due ON notifications (status, next_attempt);
+	CREATE INDEX notifications_created ON notifications (created_at);
+	CREATE INDEX notifications_org ON notifications (org, created_at) WHERE org <> '';
+	CREATE INDEX notifications_recipient ON notifications (recipient, created_at);
+	CREATE TABLE notify_memory (
+		recipient    TEXT NOT NULL,
+		key          INTEGER NOT NULL,
+		at           INTEGER NOT NULL,
+		notification INTEGER NOT NULL,
+		PRIMARY KEY (recipient, key)
+	) WITHOUT ROWID;
+	CREATE INDEX notify_memory_at ON notify_memory (at);
+	CREATE TABLE notify_idents (
+		day  TEXT PRIMARY KEY,
+		next INTEGER NOT NULL
+	);
+	CREATE TABLE contact_flags (
+		email  TEXT PRIMARY KEY,
+		flag   TEXT NOT NULL,
+		detail TEXT NOT NULL,
+		at     INTEGER NOT NULL
+	);`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

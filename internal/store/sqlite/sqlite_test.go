@@ -1,7 +1,9 @@
 package sqlite
 
 import (
+	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/tocsin/tocsin/internal/store"
@@ -30,4 +32,33 @@ func TestReopenKeepsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
+}
+
+func TestNotifyLog(t *testing.T) {
+	storetest.RunNotifyLog(t, func(t *testing.T) func() storetest.NotifyLogStore {
+		path := filepath.Join(t.TempDir(), "tocsin.db")
+		return func() storetest.NotifyLogStore {
+			s, err := Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+	})
+}
+
+// TestNotifyQueueSize queues TOCSIN_NOTIFY_SIZE notifications of 100
+// events each, with a memory entry per event, and logs the time it took;
+// skipped when the variable is unset.
+func TestNotifyQueueSize(t *testing.T) {
+	n, err := strconv.Atoi(os.Getenv("TOCSIN_NOTIFY_SIZE"))
+	if err != nil {
+		t.Skip("set TOCSIN_NOTIFY_SIZE to the number of notifications to queue")
+	}
+	s, err := Open(filepath.Join(t.TempDir(), "tocsin.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	storetest.NotifyQueueSize(t, s, n, 100)
 }
