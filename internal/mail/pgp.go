@@ -5,7 +5,6 @@ package mail
 import (
 	"bytes"
 	"crypto"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -15,15 +14,6 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
-)
-
-// Errors from LoadSigner, to tell the operator what to fix.
-var (
-	ErrNoPrivateKey    = errors.New("no private key; export it with gpg --armor --export-secret-keys KEYID")
-	ErrNeedPassphrase  = errors.New("the private key is protected by a passphrase; none given")
-	ErrWrongPassphrase = errors.New("wrong passphrase for the private key")
-	ErrKeyExpired      = errors.New("key expired")
-	ErrKeyRevoked      = errors.New("key revoked")
 )
 
 // A Signer signs messages with the CSIRT's OpenPGP key, and encrypts them
