@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tocsin/tocsin/internal/constituency"
+	"github.com/tocsin/tocsin/internal/constituency/index"
 	"github.com/tocsin/tocsin/internal/enrich"
 	"github.com/tocsin/tocsin/internal/enrich/securitytxt"
 	"github.com/tocsin/tocsin/internal/event"
@@ -20,9 +21,15 @@ import (
 func cmdLookup(ctx context.Context, env *Env, args []string) int {
 	fs, g := newFlags(env, "lookup", "TARGET... (or - to read targets from standard input, one per line)",
 		"Tells what tocsin knows of an IP address, a CIDR, an AS number (AS64500) or a domain:\n"+
-			"origin AS, AS name, announced prefix, country, owner organisation and contacts, with their source.")
-	asJSON := fs.Bool("json", false, `one JSON object per target: {"target", "asn", "as_name", "network", "cc", "org", "contacts"}`)
-	secTxt := fs.Bool("security-txt", false, "for domains, fetch https://DOMAIN/.well-known/security.txt (RFC 9116) and add its contacts (cached for the run)")
+			"origin AS, AS name, announced prefix, country, owner organisation and contacts, with their source.\n"+
+			"For a CIDR the owner is the holder of the most specific asset covering the whole range (AS and\n"+
+			"country are those of its first address), and owners_inside lists the assets inside it with their\n"+
+			"holders, at most 100 (truncated is then true).\n"+
+			"Contacts come in order: registered (manual), RIPE abuse-c (ripe), security.txt, abuse@ the domain\n"+
+			"(rfc2142). security.txt contacts are read from the cache that --security-txt and\n"+
+			"'tocsin constituents refresh-security-txt' fill.")
+	asJSON := fs.Bool("json", false, `one JSON object per target: {"target", "asn", "as_name", "network", "cc", "org", "contacts"}, and for a CIDR "owners_inside" and "truncated"`)
+	secTxt := fs.Bool("security-txt", false, "fetch https://DOMAIN/.well-known/security.txt (RFC 9116) of the target's domain and its owner's domains\nwhen not cached or stale, and keep it in the cache")
 	targets, err := parseFlags(fs, args)
 	if err != nil {
 		return usageError(env, fs, err)
@@ -46,9 +53,17 @@ func cmdLookup(ctx context.Context, env *Env, args []string) int {
 	defer w.Flush()
 	l := &lookuper{x: x, json: *asJSON, ctx: ctx}
 	if *secTxt {
-		f := &securitytxt.Fetcher{Client: env.HTTPClient}
-		l.sec = securitytxt.NewCache(f.Fetch, time.Hour, 10*time.Minute, nil)
+		if x.SecurityTxt == nil {
+			fmt.Fprintf(env.Stderr, "tocsin lookup: the security.txt cache cannot be read; remove %s\n", securityTxtPath(a.DataDir))
+			return exitFail
+		}
+		l.fetch = (&securitytxt.Fetcher{Client: env.HTTPClient}).Fetch
 		l.log = func(format string, args ...any) { fmt.Fprintf(env.Stderr, "tocsin lookup: "+format+"\n", args...) }
+		defer func() {
+			if err := x.SecurityTxt.Save(); err != nil {
+				fmt.Fprintf(env.Stderr, "tocsin lookup: %v\n", err)
+			}
+		}()
 	}
 	bad := 0
 	for _, t := range targets {
@@ -92,8 +107,9 @@ type lookuper struct {
 	json bool
 	buf  []byte
 	ctx  context.Context
-	sec  *securitytxt.Cache // nil: security.txt is not fetched
-	log  func(format string, args ...any)
+	// fetch, when set, fetches security.txt files into x.SecurityTxt.
+	fetch securitytxt.FetchFunc
+	log   func(format string, args ...any)
 }
 
 // answer is what lookup knows of one target.
@@ -106,7 +122,20 @@ type answer struct {
 	domain   string
 	org      *constituency.Org
 	contacts []constituency.Contact
+
+	cidr      bool // a CIDR target: inside and truncated are shown
+	inside    []insideOwner
+	truncated bool
 }
+
+// insideOwner is an asset inside a CIDR target.
+type insideOwner struct {
+	org     *constituency.Org
+	network netip.Prefix
+}
+
+// maxInside is how many assets inside a CIDR lookup lists.
+const maxInside = 100
 
 func (l *lookuper) one(w io.Writer, target string) error {
 	ans := answer{target: target}
@@ -123,10 +152,8 @@ func (l *lookuper) one(w io.Writer, target string) error {
 		if err != nil {
 			return fmt.Errorf("%q is not a CIDR", target)
 		}
-		l.ip(&ans, p.Masked().Addr())
-		if !ans.network.IsValid() || ans.network.Bits() > p.Bits() {
-			ans.network = p.Masked()
-		}
+		p = p.Masked()
+		l.prefix(&ans, p)
 	default:
 		if a, err := event.ParseIP(target); err == nil {
 			l.ip(&ans, a)
@@ -142,24 +169,23 @@ func (l *lookuper) one(w io.Writer, target string) error {
 				ans.domain = reg
 			}
 		}
+		if l.fetch != nil {
+			fetchSecurityTxt(l.ctx, l.x.SecurityTxt, l.fetch, []string{ans.domain}, l.log)
+		}
 		l.owner(&ans, &event.Endpoint{}, name)
-		if l.sec != nil {
-			// A file may be used only when Get returns no error.
-			if f, err := l.sec.Get(l.ctx, ans.domain); err == nil {
-				for _, email := range f.Emails() {
-					if !slices.ContainsFunc(ans.contacts, func(c constituency.Contact) bool { return c.Email == email }) {
-						ans.contacts = append(ans.contacts, constituency.Contact{Email: email, Role: "security", Source: constituency.SourceSecurityTxt})
-					}
+		// The target's own domain, after its owner's: its security.txt
+		// and, last, abuse@ (RFC 2142).
+		if sec := l.x.SecurityTxt; sec != nil {
+			if e, ok := sec.Get(ans.domain); ok && e.Usable(time.Now()) {
+				for _, email := range e.Contacts {
+					ans.contacts = append(ans.contacts, constituency.Contact{Email: email, Role: "security", Source: constituency.SourceSecurityTxt})
 				}
-			} else if l.log != nil {
-				l.log("security.txt of %s: %v", ans.domain, err)
 			}
 		}
-		// RFC 2142: abuse@ of the domain, the last resort.
-		last := constituency.Contact{Email: "abuse@" + ans.domain, Role: "abuse", Source: constituency.SourceRFC2142}
-		if !slices.ContainsFunc(ans.contacts, func(c constituency.Contact) bool { return c.Email == last.Email }) {
-			ans.contacts = append(ans.contacts, last)
+		if c := index.RFC2142(ans.domain); c.Email != "" {
+			ans.contacts = append(ans.contacts, c)
 		}
+		ans.contacts = chain(ans.contacts)
 	}
 	l.buf = l.write(l.buf[:0], &ans)
 	_, err := w.Write(l.buf)
@@ -167,21 +193,88 @@ func (l *lookuper) one(w io.Writer, target string) error {
 }
 
 func (l *lookuper) ip(ans *answer, a netip.Addr) {
+	e := l.routing(ans, a)
+	l.owner(ans, &e.Source, "")
+}
+
+// routing fills in the AS, announced prefix and country of a.
+func (l *lookuper) routing(ans *answer, a netip.Addr) *event.Event {
 	var e event.Event
 	e.Source.IP = a
 	l.x.Event(&e)
 	ans.asn, ans.asName, ans.network, ans.cc = e.Source.ASN, e.Source.ASName, e.Source.Network, e.Source.Geolocation.CC
-	l.owner(ans, &e.Source, "")
+	return &e
+}
+
+// prefix answers for a CIDR: the routing data of its first address, the
+// owner of the whole range and the owners of the assets inside it.
+func (l *lookuper) prefix(ans *answer, p netip.Prefix) {
+	ans.cidr = true
+	l.routing(ans, p.Addr())
+	if !ans.network.IsValid() || ans.network.Bits() > p.Bits() {
+		ans.network = p
+	}
+	ix := l.x.Owners
+	if ix == nil {
+		return
+	}
+	if org, _, ok := ix.OwnerOfPrefix(p); ok {
+		l.ownerContacts(ans, org, "")
+	}
+	for org, q := range ix.NetworksInside(p) {
+		if len(ans.inside) == maxInside {
+			ans.truncated = true
+			break
+		}
+		ans.inside = append(ans.inside, insideOwner{ix.Org(org), q})
+	}
 }
 
 // owner fills in the organisation and its contact chain.
 func (l *lookuper) owner(ans *answer, p *event.Endpoint, host string) {
-	org, ok := l.x.Owner(p, host)
+	org, domain, ok := l.x.OwnerAndDomain(p, host)
 	if !ok {
 		return
 	}
+	l.ownerContacts(ans, org, domain)
+}
+
+func (l *lookuper) ownerContacts(ans *answer, org index.OrgRef, domain string) {
+	if l.fetch != nil {
+		ds := l.x.Owners.Domains(org)
+		if domain != "" {
+			ds = append([]string{domain}, ds...)
+		}
+		fetchSecurityTxt(l.ctx, l.x.SecurityTxt, l.fetch, ds, l.log)
+	}
 	ans.org = l.x.Owners.Org(org)
-	ans.contacts = append(ans.contacts, l.x.Owners.Contacts(org)...)
+	ans.contacts = append(ans.contacts, l.x.Contacts(org, domain)...)
+}
+
+// chain puts contacts in the order of the contact chain (by source,
+// stably) and keeps each address once.
+func chain(cs []constituency.Contact) []constituency.Contact {
+	rank := func(s constituency.Source) int {
+		switch s {
+		case constituency.SourceManual:
+			return 0
+		case constituency.SourceRIPE:
+			return 1
+		case constituency.SourceSecurityTxt:
+			return 2
+		case constituency.SourceRFC2142:
+			return 3
+		}
+		return 4
+	}
+	slices.SortStableFunc(cs, func(a, b constituency.Contact) int { return rank(a.Source) - rank(b.Source) })
+	out := cs[:0]
+	for _, c := range cs {
+		if !slices.ContainsFunc(out, func(o constituency.Contact) bool { return strings.EqualFold(o.Email, c.Email) }) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func isASN(s string) bool {
@@ -223,6 +316,23 @@ func (l *lookuper) write(dst []byte, a *answer) []byte {
 			dst = append(dst, c.Source...)
 			dst = append(dst, ')')
 		}
+		if a.cidr && len(a.inside) > 0 {
+			if len(a.contacts) == 0 {
+				dst = append(dst, '\t')
+			}
+			dst = append(dst, "\tinside: "...)
+			for i, in := range a.inside {
+				if i > 0 {
+					dst = append(dst, ", "...)
+				}
+				dst = in.network.AppendTo(dst)
+				dst = append(dst, ' ')
+				dst = append(dst, in.org.Name...)
+			}
+			if a.truncated {
+				dst = append(dst, ", ..."...)
+			}
+		}
 		return append(dst, '\n')
 	}
 	dst = append(dst, `{"target":`...)
@@ -250,15 +360,7 @@ func (l *lookuper) write(dst []byte, a *answer) []byte {
 		dst = event.AppendJSONString(dst, a.domain)
 	}
 	dst = append(dst, `,"org":`...)
-	if a.org != nil {
-		dst = append(dst, `{"id":`...)
-		dst = event.AppendJSONString(dst, a.org.ID)
-		dst = append(dst, `,"name":`...)
-		dst = event.AppendJSONString(dst, a.org.Name)
-		dst = append(dst, '}')
-	} else {
-		dst = append(dst, "null"...)
-	}
+	dst = appendOrg(dst, a.org)
 	dst = append(dst, `,"contacts":[`...)
 	for i, c := range a.contacts {
 		if i > 0 {
@@ -270,7 +372,34 @@ func (l *lookuper) write(dst []byte, a *answer) []byte {
 		dst = event.AppendJSONString(dst, string(c.Source))
 		dst = append(dst, '}')
 	}
-	return append(dst, "]}\n"...)
+	dst = append(dst, ']')
+	if a.cidr {
+		dst = append(dst, `,"owners_inside":[`...)
+		for i, in := range a.inside {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"org":`...)
+			dst = appendOrg(dst, in.org)
+			dst = append(dst, `,"network":"`...)
+			dst = in.network.AppendTo(dst)
+			dst = append(dst, `"}`...)
+		}
+		dst = append(dst, `],"truncated":`...)
+		dst = strconv.AppendBool(dst, a.truncated)
+	}
+	return append(dst, "}\n"...)
+}
+
+func appendOrg(dst []byte, o *constituency.Org) []byte {
+	if o == nil {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, `{"id":`...)
+	dst = event.AppendJSONString(dst, o.ID)
+	dst = append(dst, `,"name":`...)
+	dst = event.AppendJSONString(dst, o.Name)
+	return append(dst, '}')
 }
 
 func appendNullableString(dst []byte, s string) []byte {

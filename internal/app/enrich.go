@@ -12,6 +12,7 @@ import (
 	"github.com/tocsin/tocsin/internal/enrich/asn"
 	"github.com/tocsin/tocsin/internal/enrich/domain"
 	"github.com/tocsin/tocsin/internal/enrich/geo"
+	"github.com/tocsin/tocsin/internal/enrich/securitytxt"
 	"github.com/tocsin/tocsin/internal/store"
 )
 
@@ -20,6 +21,9 @@ func asnPath(dataDir string) string { return filepath.Join(dataDir, "enrich", "a
 func geoPath(dataDir string) string { return filepath.Join(dataDir, "enrich", "country.mmdb") }
 func pslPath(dataDir string) string {
 	return filepath.Join(dataDir, "enrich", "public_suffix_list.dat")
+}
+func securityTxtPath(dataDir string) string {
+	return filepath.Join(dataDir, "cache", "security-txt.json")
 }
 
 // enricher loads the reference data imported into the data directory. What
@@ -32,6 +36,11 @@ func (a *App) enricher(ctx context.Context) (*enrich.Enricher, error) {
 		return nil, fmt.Errorf("owner index: %w", err)
 	}
 	x.Owners = ix
+	// The cache only helps: a broken one is left out, not fatal.
+	if x.SecurityTxt, err = securitytxt.OpenSaved(securityTxtPath(a.DataDir)); err != nil {
+		a.Log.Warn("security.txt contacts left out", "err", err)
+		x.SecurityTxt = nil
+	}
 	if f, err := os.Open(asnPath(a.DataDir)); err == nil {
 		x.ASN, err = asn.ReadTable(f)
 		f.Close()

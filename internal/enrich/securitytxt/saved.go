@@ -202,25 +202,26 @@ func (s *Saved) Put(name string, e Entry) {
 }
 
 // Fetch returns the entry of domain, fetching the file with fetch when
-// the entry is missing or stale at now, and keeping the result. The error
-// is the context's, when it ended before the fetch did: nothing is kept
-// then; any other failure is in Entry.Error.
-func (s *Saved) Fetch(ctx context.Context, fetch FetchFunc, name string, now time.Time) (Entry, error) {
+// the entry is missing or stale at now and keeping the result; fetched
+// tells whether it did. The error is the context's, when it ended before
+// the fetch did: nothing is kept then; any other failure is in
+// Entry.Error.
+func (s *Saved) Fetch(ctx context.Context, fetch FetchFunc, name string, now time.Time) (e Entry, fetched bool, err error) {
 	prev, ok := s.Get(name)
 	if ok && !prev.Stale(now) {
-		return prev, nil
+		return prev, false, nil
 	}
-	f, err := fetch(ctx, name)
-	if err != nil && ctx.Err() != nil {
-		return Entry{}, ctx.Err()
+	f, ferr := fetch(ctx, name)
+	if ferr != nil && ctx.Err() != nil {
+		return Entry{}, false, ctx.Err()
 	}
 	var p *Entry
 	if ok {
 		p = &prev
 	}
-	e := NewEntry(f, err, now, p)
+	e = NewEntry(f, ferr, now, p)
 	s.Put(name, e)
-	return e, nil
+	return e, true, nil
 }
 
 // Save writes the cache to its file, replacing it atomically (a reader
