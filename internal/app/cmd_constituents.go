@@ -11,8 +11,11 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -28,8 +31,12 @@ const constituentsUsage = `Usage:
   tocsin constituents import FILE.yaml|FILE.csv
   tocsin constituents list [--json]
   tocsin constituents show [--json] ORG-ID
-  tocsin constituents add --id ID --name NAME [--sector S] [--country CC] [--lang sv,en] [--contact EMAIL]... [--asset ASSET]...
-  tocsin constituents remove ORG-ID`
+  tocsin constituents add --id ID --name NAME [--sector S] [--country CC] [--lang sv,en] [--contact EMAIL]... [--asset ASSET]... [--unconfirmed]
+  tocsin constituents remove ORG-ID
+  tocsin constituents challenge [--json] ORG-ID DOMAIN
+  tocsin constituents verify [--resolver ADDR] ORG-ID DOMAIN
+  tocsin constituents request-confirmation [--base-url URL] [--from ADDR] ORG-ID PREFIX|ASN
+  tocsin constituents confirm TOKEN|URL`
 
 func cmdConstituents(ctx context.Context, env *Env, args []string) int {
 	if len(args) == 0 {
@@ -50,6 +57,14 @@ func cmdConstituents(ctx context.Context, env *Env, args []string) int {
 		return constituentsAdd(ctx, env, args[1:])
 	case "remove":
 		return constituentsRemove(ctx, env, args[1:])
+	case "challenge":
+		return constituentsChallenge(ctx, env, args[1:])
+	case "verify":
+		return constituentsVerify(ctx, env, args[1:])
+	case "request-confirmation":
+		return constituentsRequestConfirmation(ctx, env, args[1:])
+	case "confirm":
+		return constituentsConfirm(ctx, env, args[1:])
 	}
 	fmt.Fprintf(env.Stderr, "tocsin constituents: unknown subcommand %q\n%s\n", args[0], constituentsUsage)
 	return exitUsage
@@ -175,6 +190,37 @@ type manualOrg struct {
 	Languages []string        `yaml:"languages"`
 	Contacts  []manualContact `yaml:"contacts"`
 	Assets    []string        `yaml:"assets"`
+	Notify    manualNotify    `yaml:"notify"`
+
+	// unconfirmed stores the assets unconfirmed, as self-registered ones
+	// are until their owner proves it holds them.
+	unconfirmed bool
+}
+
+// manualNotify is an organisation's notification preferences
+// (constituency.Prefs) in a manual file.
+type manualNotify struct {
+	OptOut   bool   `yaml:"opt_out"`
+	TimeZone string `yaml:"time_zone"`
+	Format   string `yaml:"format"`
+	Monthly  bool   `yaml:"monthly"`
+}
+
+// prefs checks n and returns it as constituency.Prefs: the time zone must
+// be an IANA name, the format csv, json or xarf (or empty).
+func (n manualNotify) prefs() (constituency.Prefs, error) {
+	p := constituency.Prefs{OptOut: n.OptOut, TimeZone: strings.TrimSpace(n.TimeZone), Format: strings.ToLower(strings.TrimSpace(n.Format)), Monthly: n.Monthly}
+	if p.TimeZone != "" {
+		if _, err := time.LoadLocation(p.TimeZone); err != nil || p.TimeZone == "Local" {
+			return p, fmt.Errorf("notify time_zone %q is not an IANA time zone name (such as Europe/Stockholm or UTC)", n.TimeZone)
+		}
+	}
+	switch p.Format {
+	case "", "csv", "json", "xarf":
+	default:
+		return p, fmt.Errorf("notify format %q: use csv, json or xarf (or leave it out for the route's format)", n.Format)
+	}
+	return p, nil
 }
 
 type manualContact struct {
@@ -186,8 +232,10 @@ type manualContact struct {
 func constituentsImportFile(ctx context.Context, env *Env, args []string) int {
 	fs, g := newFlags(env, "constituents import", "FILE.yaml|FILE.csv",
 		"Stores organisations entered by hand (they always win over imported data):\n"+
-			"YAML: organisations: [{id, name, sector, country, languages: [sv, en], contacts: [{email, role, pgp_key}], assets: [192.0.2.0/24, AS64500, example.se]}]\n"+
-			"CSV:  id,name,sector,country,languages,contacts,assets (lists separated by ';')")
+			"YAML: organisations: [{id, name, sector, country, languages: [sv, en], contacts: [{email, role, pgp_key}], assets: [192.0.2.0/24, AS64500, example.se],\n"+
+			"                       notify: {opt_out: false, time_zone: Europe/Stockholm, format: csv|json|xarf, monthly: true}}]\n"+
+			"CSV:  id,name,sector,country,languages,contacts,assets (lists separated by ';'), then optionally\n"+
+			"      notify_opt_out,time_zone,format,monthly in any order (true/false, an IANA zone, csv|json|xarf, true/false)")
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return usageError(env, fs, err)
@@ -239,6 +287,11 @@ func readManual(path string) ([]manualOrg, error) {
 		if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
+		for i, m := range f.Organisations {
+			if _, err := m.Notify.prefs(); err != nil {
+				return nil, fmt.Errorf("%s: organisation %s (entry %d): %w", path, orgLabel(m), i+1, err)
+			}
+		}
 		return f.Organisations, nil
 	case ".csv":
 		r := csv.NewReader(strings.NewReader(string(data)))
@@ -251,23 +304,87 @@ func readManual(path string) ([]manualOrg, error) {
 			return nil, nil
 		}
 		want := []string{"id", "name", "sector", "country", "languages", "contacts", "assets"}
-		if strings.Join(rows[0], ",") != strings.Join(want, ",") {
-			return nil, fmt.Errorf("%s: the header must be %s", path, strings.Join(want, ","))
+		header := rows[0]
+		if len(header) < len(want) || strings.Join(header[:len(want)], ",") != strings.Join(want, ",") {
+			return nil, fmt.Errorf("%s: the header must be %s, then optionally %s", path, strings.Join(want, ","), strings.Join(csvNotifyColumns, ","))
+		}
+		extra := map[string]int{} // optional column → index
+		for i, h := range header[len(want):] {
+			if !slices.Contains(csvNotifyColumns, h) {
+				return nil, fmt.Errorf("%s: header column %d %q is not one of the optional columns %s", path, len(want)+i+1, h, strings.Join(csvNotifyColumns, ","))
+			}
+			if _, dup := extra[h]; dup {
+				return nil, fmt.Errorf("%s: header column %q twice", path, h)
+			}
+			extra[h] = len(want) + i
 		}
 		var out []manualOrg
 		for i, row := range rows[1:] {
-			if len(row) != len(want) {
-				return nil, fmt.Errorf("%s:%d: %d columns, want %d", path, i+2, len(row), len(want))
+			if len(row) != len(header) {
+				return nil, fmt.Errorf("%s:%d: %d columns, want %d as in the header", path, i+2, len(row), len(header))
 			}
 			m := manualOrg{ID: row[0], Name: row[1], Sector: row[2], Country: row[3], Languages: splitList(row[4]), Assets: splitList(row[6])}
 			for _, e := range splitList(row[5]) {
 				m.Contacts = append(m.Contacts, manualContact{Email: e, Role: "abuse"})
+			}
+			if err := m.Notify.fromCSV(row, extra); err != nil {
+				return nil, fmt.Errorf("%s:%d: organisation %s: %w", path, i+2, orgLabel(m), err)
+			}
+			if _, err := m.Notify.prefs(); err != nil {
+				return nil, fmt.Errorf("%s:%d: organisation %s: %w", path, i+2, orgLabel(m), err)
 			}
 			out = append(out, m)
 		}
 		return out, nil
 	}
 	return nil, fmt.Errorf("%s: name a .yaml or .csv file", path)
+}
+
+// csvNotifyColumns are the optional columns of a manual CSV file, after
+// the required ones.
+var csvNotifyColumns = []string{"notify_opt_out", "time_zone", "format", "monthly"}
+
+// fromCSV sets n from the optional columns of row (cols: column name →
+// index).
+func (n *manualNotify) fromCSV(row []string, cols map[string]int) error {
+	for name, i := range cols {
+		v := strings.TrimSpace(row[i])
+		switch name {
+		case "notify_opt_out", "monthly":
+			b, err := parseBool(v)
+			if err != nil {
+				return fmt.Errorf("%s %q: use true or false (or leave it empty for false)", name, v)
+			}
+			if name == "monthly" {
+				n.Monthly = b
+			} else {
+				n.OptOut = b
+			}
+		case "time_zone":
+			n.TimeZone = v
+		case "format":
+			n.Format = v
+		}
+	}
+	return nil
+}
+
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "", "false", "no", "0":
+		return false, nil
+	case "true", "yes", "1":
+		return true, nil
+	}
+	return false, errors.New("not a boolean")
+}
+
+// orgLabel names an entry of a manual file in messages.
+func orgLabel(m manualOrg) string {
+	if m.ID != "" {
+		return m.ID
+	}
+	return strconv.Quote(m.Name)
 }
 
 func splitList(s string) []string {
@@ -288,7 +405,11 @@ func putManual(ctx context.Context, reg store.Registry, m manualOrg) error {
 		return fmt.Errorf("organisation %q: id and name are required", m.Name)
 	}
 	id := manualID(m.ID)
-	o := constituency.Org{ID: id, Name: m.Name, Sector: m.Sector, Country: strings.ToUpper(m.Country), Languages: m.Languages, Source: constituency.SourceManual}
+	prefs, err := m.Notify.prefs()
+	if err != nil {
+		return fmt.Errorf("organisation %s: %w", id, err)
+	}
+	o := constituency.Org{ID: id, Name: m.Name, Sector: m.Sector, Country: strings.ToUpper(m.Country), Languages: m.Languages, Source: constituency.SourceManual, Notify: prefs}
 	if err := reg.PutOrg(ctx, o); err != nil {
 		return fmt.Errorf("organisation %s: %w", id, err)
 	}
@@ -311,6 +432,7 @@ func putManual(ctx context.Context, reg store.Registry, m manualOrg) error {
 			return fmt.Errorf("organisation %s: %w", id, err)
 		}
 		for _, x := range assets {
+			x.Confirmed = !m.unconfirmed
 			if err := reg.PutAsset(ctx, x); err != nil {
 				return fmt.Errorf("organisation %s: asset %s: %w", id, s, err)
 			}
@@ -320,7 +442,8 @@ func putManual(ctx context.Context, reg store.Registry, m manualOrg) error {
 }
 
 // parseAsset reads "192.0.2.0/24", "192.0.2.1", "192.0.2.0 - 192.0.2.99",
-// "AS64500" or "example.se". Entries made by hand are confirmed.
+// "AS64500" or "example.se". Entries made by hand are confirmed (putManual
+// stores self-registered ones unconfirmed).
 func parseAsset(org, s string) ([]constituency.Asset, error) {
 	s = strings.TrimSpace(s)
 	base := constituency.Asset{Org: org, Source: constituency.SourceManual, Confirmed: true, Name: s}
@@ -369,6 +492,8 @@ func constituentsAdd(ctx context.Context, env *Env, args []string) int {
 	var contacts, assets listFlag
 	fs.Var(&contacts, "contact", "functional mailbox (`EMAIL`), repeatable")
 	fs.Var(&assets, "asset", "`ASSET`: CIDR, address, range a - b, AS64500 or a domain; repeatable")
+	fs.BoolVar(&m.unconfirmed, "unconfirmed", false, "store the assets unconfirmed, as self-registered ones: no events are attributed to them\n"+
+		"until the organisation proves it holds them (see 'constituents show' for how)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return usageError(env, fs, err)
 	}
@@ -393,6 +518,9 @@ func constituentsAdd(ctx context.Context, env *Env, args []string) int {
 		return exitFail
 	}
 	fmt.Fprintf(env.Stdout, "stored %s\n", manualID(m.ID))
+	if m.unconfirmed && len(m.Assets) > 0 {
+		fmt.Fprintf(env.Stdout, "its assets are unconfirmed: 'tocsin constituents show %s' says how to confirm each\n", manualID(m.ID))
+	}
 	return exitOK
 }
 
@@ -468,7 +596,45 @@ func constituentsList(ctx context.Context, env *Env, args []string) int {
 }
 
 func orgJSON(o *constituency.Org) map[string]any {
-	return map[string]any{"id": o.ID, "name": o.Name, "sector": o.Sector, "country": o.Country, "languages": o.Languages, "source": o.Source}
+	return map[string]any{"id": o.ID, "name": o.Name, "sector": o.Sector, "country": o.Country, "languages": o.Languages, "source": o.Source,
+		"notify": map[string]any{"opt_out": o.Notify.OptOut, "time_zone": o.Notify.TimeZone, "format": o.Notify.Format, "monthly": o.Notify.Monthly}}
+}
+
+// howToConfirm says how the owner of an unconfirmed asset proves it holds
+// it: "" for a confirmed one.
+func howToConfirm(x *constituency.Asset) string {
+	switch {
+	case x.Confirmed:
+		return ""
+	case x.Source != constituency.SourceManual:
+		return "import its source again once it is confirmed there"
+	case x.Kind == constituency.AssetDomain:
+		return fmt.Sprintf("publish the TXT record of 'tocsin constituents challenge %s %s', then run 'tocsin constituents verify %s %s'", x.Org, x.Domain, x.Org, x.Domain)
+	}
+	r := x.Prefix.String()
+	if x.Kind == constituency.AssetASN {
+		r = "AS" + strconv.FormatUint(uint64(x.ASN), 10)
+	}
+	return fmt.Sprintf("run 'tocsin constituents request-confirmation %s %s': its RIPE abuse-c gets a link to confirm", x.Org, r)
+}
+
+// prefsText is p in one line: "opt-out" or "yes, time zone Europe/Stockholm, format json, monthly report".
+func prefsText(p constituency.Prefs) string {
+	if p.OptOut {
+		return "no (opted out of automatic notifications)"
+	}
+	tz, format := "the CSIRT's", "the route's"
+	if p.TimeZone != "" {
+		tz = p.TimeZone
+	}
+	if p.Format != "" {
+		format = p.Format
+	}
+	s := "yes, time zone " + tz + ", format " + format
+	if p.Monthly {
+		s += ", monthly report"
+	}
+	return s
 }
 
 func constituentsShow(ctx context.Context, env *Env, args []string) int {
@@ -503,7 +669,11 @@ func constituentsShow(ctx context.Context, env *Env, args []string) int {
 			fmt.Fprintf(env.Stderr, "tocsin constituents: %v\n", err)
 			return exitFail
 		}
-		assets = append(assets, map[string]any{"asset": store.AssetString(x), "kind": x.Kind, "source": x.Source, "confirmed": x.Confirmed})
+		m := map[string]any{"asset": store.AssetString(x), "kind": x.Kind, "source": x.Source, "confirmed": x.Confirmed}
+		if how := howToConfirm(x); how != "" {
+			m["confirm"] = how
+		}
+		assets = append(assets, m)
 	}
 	var contacts []map[string]any
 	for c, err := range reg.Contacts(ctx, id) {
@@ -519,9 +689,17 @@ func constituentsShow(ctx context.Context, env *Env, args []string) int {
 		json.NewEncoder(env.Stdout).Encode(out)
 		return exitOK
 	}
-	fmt.Fprintf(env.Stdout, "%s  %s\nsector %s, country %s, languages %s, source %s\n\nassets:\n", o.ID, o.Name, o.Sector, o.Country, strings.Join(o.Languages, ","), o.Source)
+	fmt.Fprintf(env.Stdout, "%s  %s\nsector %s, country %s, languages %s, source %s\n", o.ID, o.Name, o.Sector, o.Country, strings.Join(o.Languages, ","), o.Source)
+	fmt.Fprintf(env.Stdout, "notify: %s\n\nassets:\n", prefsText(o.Notify))
 	for _, x := range assets {
-		fmt.Fprintf(env.Stdout, "  %-40v %-8v %v confirmed=%v\n", x["asset"], x["kind"], x["source"], x["confirmed"])
+		state := "confirmed"
+		if x["confirmed"] == false {
+			state = "UNCONFIRMED (no events until confirmed)"
+		}
+		fmt.Fprintf(env.Stdout, "  %-40v %-8v %v %s\n", x["asset"], x["kind"], x["source"], state)
+		if how, ok := x["confirm"]; ok {
+			fmt.Fprintf(env.Stdout, "      to confirm: %s\n", how)
+		}
 	}
 	fmt.Fprintln(env.Stdout, "\ncontacts:")
 	for _, c := range contacts {

@@ -143,3 +143,93 @@ func TestLookupSecurityTxt(t *testing.T) {
 		t.Errorf("lookup printed %s\nwant %s", out.String(), want)
 	}
 }
+
+// TestManualNotifyPrefs: notification preferences in a manual YAML or CSV
+// file are stored with the organisation and shown by show (and show
+// --json).
+func TestManualNotifyPrefs(t *testing.T) {
+	data := t.TempDir()
+	dir := t.TempDir()
+	yml := filepath.Join(dir, "constituents.yaml")
+	os.WriteFile(yml, []byte(`organisations:
+  - id: energy
+    name: Energi AB
+    notify: {time_zone: Europe/Stockholm, format: JSON, monthly: true}
+  - id: quiet
+    name: Quiet AB
+    notify:
+      opt_out: true
+  - id: plain
+    name: Plain AB
+`), 0o644)
+	csvFile := filepath.Join(dir, "constituents.csv")
+	os.WriteFile(csvFile, []byte("id,name,sector,country,languages,contacts,assets,monthly,time_zone,format,notify_opt_out\n"+
+		"water,Vatten AB,water,SE,sv,cert@water.example,,yes,UTC,xarf,\n"+
+		"hush,Hush AB,,,,,,,,,true\n"), 0o644)
+	for _, f := range []string{yml, csvFile} {
+		if r := run(t, data, nil, "constituents", "import", f); r.code != 0 {
+			t.Fatalf("import %s: exit %d %s", f, r.code, r.stderr)
+		}
+	}
+	tests := []struct {
+		org  string
+		text string // in show's output
+		json string // in show --json's
+	}{
+		{"energy", "notify: yes, time zone Europe/Stockholm, format json, monthly report", `"notify":{"format":"json","monthly":true,"opt_out":false,"time_zone":"Europe/Stockholm"}`},
+		{"quiet", "notify: no (opted out", `"notify":{"format":"","monthly":false,"opt_out":true,"time_zone":""}`},
+		{"plain", "notify: yes, time zone the CSIRT's, format the route's\n", `"notify":{"format":"","monthly":false,"opt_out":false,"time_zone":""}`},
+		{"water", "notify: yes, time zone UTC, format xarf, monthly report", `"notify":{"format":"xarf","monthly":true,"opt_out":false,"time_zone":"UTC"}`},
+		{"hush", "notify: no (opted out", `"opt_out":true`},
+	}
+	for _, tt := range tests {
+		if s := run(t, data, nil, "constituents", "show", tt.org).stdout; !strings.Contains(s, tt.text) {
+			t.Errorf("show %s lacks %q:\n%s", tt.org, tt.text, s)
+		}
+		if s := run(t, data, nil, "constituents", "show", "--json", tt.org).stdout; !strings.Contains(s, tt.json) {
+			t.Errorf("show --json %s lacks %s:\n%s", tt.org, tt.json, s)
+		}
+	}
+}
+
+// TestManualNotifyPrefsErrors: a bad preference fails the whole file
+// with an error that names the file, the organisation and what to write.
+func TestManualNotifyPrefsErrors(t *testing.T) {
+	data := t.TempDir()
+	dir := t.TempDir()
+	tests := []struct {
+		name, text string
+		say        []string
+	}{
+		{"zone.yaml", "organisations:\n  - id: energy\n    name: Energi AB\n    notify: {time_zone: Europe/Stokholm}\n",
+			[]string{"zone.yaml", "energy", `time_zone "Europe/Stokholm" is not an IANA time zone`}},
+		{"format.yaml", "organisations:\n  - id: energy\n    name: Energi AB\n    notify: {format: pdf}\n",
+			[]string{"format.yaml", "energy", `format "pdf": use csv, json or xarf`}},
+		{"key.yaml", "organisations:\n  - id: energy\n    name: Energi AB\n    notify: {optout: true}\n",
+			[]string{"key.yaml", "optout"}},
+		{"zone.csv", "id,name,sector,country,languages,contacts,assets,time_zone\nenergy,Energi AB,,,,,,Mars/Olympus\n",
+			[]string{"zone.csv:2", "energy", `"Mars/Olympus"`}},
+		{"bool.csv", "id,name,sector,country,languages,contacts,assets,monthly\nenergy,Energi AB,,,,,,maybe\n",
+			[]string{"bool.csv:2", "energy", `monthly "maybe": use true or false`}},
+		{"column.csv", "id,name,sector,country,languages,contacts,assets,timezone\n",
+			[]string{"column.csv", `"timezone"`, "notify_opt_out,time_zone,format,monthly"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := filepath.Join(dir, tt.name)
+			os.WriteFile(f, []byte(tt.text), 0o644)
+			r := run(t, data, nil, "constituents", "import", f)
+			if r.code != 1 {
+				t.Fatalf("exit %d, want 1: %s%s", r.code, r.stdout, r.stderr)
+			}
+			for _, s := range tt.say {
+				if !strings.Contains(r.stderr, s) {
+					t.Errorf("error %q does not say %q", r.stderr, s)
+				}
+			}
+		})
+	}
+	if l := run(t, data, nil, "constituents", "list").stdout; strings.Contains(l, "energy") {
+		t.Errorf("a file with an error stored something:\n%s", l)
+	}
+}

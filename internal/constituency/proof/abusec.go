@@ -24,13 +24,14 @@ type Holdings interface {
 
 // AbuseC is the RIPE abuse contact of a resource.
 type AbuseC struct {
-	Email  string             // the abuse-mailbox
+	Emails []string           // its abuse-mailboxes, at least one
 	Holder string             // ID of the RIPE organisation it is the abuse-c of
 	Via    constituency.Asset // the RIPE asset that holds the resource: the same, or a network enclosing it
 }
 
 // RIPEAbuseC returns the abuse-c of network or AS number a as imported
-// from RIPE: the ripe contact (role abuse first) of the organisation whose
+// from RIPE: the ripe contacts of role abuse (else all its ripe contacts)
+// of the organisation whose
 // ripe asset holds it — for a network, the most specific ripe network
 // that contains all of a.Prefix, and if its organisation has no ripe
 // contact, the next enclosing one; for an AS number, the ripe aut-num.
@@ -71,7 +72,7 @@ func RIPEAbuseC(ctx context.Context, h Holdings, a constituency.Asset) (AbuseC, 
 		return AbuseC{}, fmt.Errorf("abuse-c of a %s asset: only networks and AS numbers have one", a.Kind)
 	}
 	for _, x := range holders {
-		var abuse, other string
+		var abuse, other []string
 		for c, err := range h.Contacts(ctx, x.Org) {
 			if err != nil {
 				return AbuseC{}, fmt.Errorf("abuse-c of %s: %w", what, err)
@@ -79,18 +80,16 @@ func RIPEAbuseC(ctx context.Context, h Holdings, a constituency.Asset) (AbuseC, 
 			if c.Source != constituency.SourceRIPE {
 				continue
 			}
-			if abuse == "" && strings.EqualFold(c.Role, "abuse") {
-				abuse = c.Email
+			if strings.EqualFold(c.Role, "abuse") {
+				abuse = append(abuse, c.Email)
 			}
-			if other == "" {
-				other = c.Email
-			}
+			other = append(other, c.Email)
 		}
-		if abuse == "" {
+		if len(abuse) == 0 {
 			abuse = other
 		}
-		if abuse != "" {
-			return AbuseC{Email: abuse, Holder: x.Org, Via: x}, nil
+		if len(abuse) > 0 {
+			return AbuseC{Emails: abuse, Holder: x.Org, Via: x}, nil
 		}
 	}
 	if len(holders) == 0 {

@@ -44,6 +44,7 @@ func TestRIPEAbuseC(t *testing.T) {
 			ripe("ripe:LIR", "2001:db8::/32"),
 			constituency.Asset{Org: "ripe:END", Kind: constituency.AssetASN, ASN: 64500, Confirmed: true}),
 		rows(constituency.Contact{Org: "ripe:LIR", Email: "abuse@lir.example", Role: "abuse"},
+			constituency.Contact{Org: "ripe:LIR", Email: "abuse-desk@lir.example", Role: "abuse"},
 			constituency.Contact{Org: "ripe:END", Email: "noc@end.example", Role: "noc"},
 			constituency.Contact{Org: "ripe:END", Email: "abuse@end.example", Role: "abuse"}))
 	if err != nil {
@@ -56,17 +57,17 @@ func TestRIPEAbuseC(t *testing.T) {
 
 	tests := []struct {
 		asset   constituency.Asset
-		email   string
+		emails  string // comma-separated
 		holder  string
 		wantErr string
 	}{
 		{constituency.Asset{Kind: constituency.AssetNetwork, Prefix: pfx("192.0.2.16/28")}, "abuse@end.example", "ripe:END", ""},
 		{constituency.Asset{Kind: constituency.AssetNetwork, Prefix: pfx("192.0.2.0/26")}, "abuse@end.example", "ripe:END", ""},
 		// ripe:NOC has no contact: the enclosing /24's holder answers.
-		{constituency.Asset{Kind: constituency.AssetNetwork, Prefix: pfx("192.0.2.64/27")}, "abuse@lir.example", "ripe:LIR", ""},
+		{constituency.Asset{Kind: constituency.AssetNetwork, Prefix: pfx("192.0.2.64/27")}, "abuse-desk@lir.example,abuse@lir.example", "ripe:LIR", ""},
 		// Wider than the /26s, inside the /24.
-		{constituency.Asset{Kind: constituency.AssetNetwork, Prefix: pfx("192.0.2.0/25")}, "abuse@lir.example", "ripe:LIR", ""},
-		{constituency.Asset{Kind: constituency.AssetNetwork, Prefix: pfx("2001:db8:1::/48")}, "abuse@lir.example", "ripe:LIR", ""},
+		{constituency.Asset{Kind: constituency.AssetNetwork, Prefix: pfx("192.0.2.0/25")}, "abuse-desk@lir.example,abuse@lir.example", "ripe:LIR", ""},
+		{constituency.Asset{Kind: constituency.AssetNetwork, Prefix: pfx("2001:db8:1::/48")}, "abuse-desk@lir.example,abuse@lir.example", "ripe:LIR", ""},
 		{constituency.Asset{Kind: constituency.AssetASN, ASN: 64500}, "abuse@end.example", "ripe:END", ""},
 		{constituency.Asset{Kind: constituency.AssetASN, ASN: 64501}, "", "", "no RIPE abuse-c known for AS64501: no RIPE data imported holds it"},
 		{constituency.Asset{Kind: constituency.AssetNetwork, Prefix: pfx("198.51.100.0/24")}, "", "", "import the RIPE database"},
@@ -81,8 +82,8 @@ func TestRIPEAbuseC(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || got.Email != tt.email || got.Holder != tt.holder {
-			t.Errorf("%s: %+v, %v; want %s of %s", tt.asset.Prefix, got, err, tt.email, tt.holder)
+		if err != nil || strings.Join(got.Emails, ",") != tt.emails || got.Holder != tt.holder {
+			t.Errorf("%s: %+v, %v; want %s of %s", tt.asset.Prefix, got, err, tt.emails, tt.holder)
 		}
 	}
 }

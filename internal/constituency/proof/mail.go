@@ -17,8 +17,8 @@ import (
 // Mail is the message that asks the RIPE abuse-c of a network or an AS
 // number to confirm that an organisation holds it.
 type Mail struct {
-	From    string // bare address of the sender
-	To      string // bare address of the abuse-c
+	From    string   // bare address of the sender
+	To      []string // bare addresses of the abuse-c
 	Org     constituency.Org
 	Link    Link
 	URL     string // the confirmation link
@@ -79,7 +79,7 @@ func (m *Mail) Bytes() []byte {
 	var b bytes.Buffer
 	header := func(k, v string) { fmt.Fprintf(&b, "%s: %s\r\n", k, v) }
 	header("From", oneLine(m.From))
-	header("To", oneLine(m.To))
+	header("To", oneLine(strings.Join(m.To, ", ")))
 	// Encoded words hold no spaces: the ones between them are where the
 	// header folds.
 	header("Subject", strings.ReplaceAll(mime.QEncoding.Encode("utf-8", m.Subject()), "?= =?", "?=\r\n =?"))

@@ -213,7 +213,7 @@ func TestMail(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m := proof.Mail{From: "cert@cert.example", To: "abuse@holder.example", Org: tt.org, Link: l,
+			m := proof.Mail{From: "cert@cert.example", To: []string{"abuse@holder.example"}, Org: tt.org, Link: l,
 				URL: proof.LinkURL("https://cert.example/portal/", tok), Holder: "ripe:ORG-HOLDER-RIPE",
 				Date: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
 			got := m.Bytes()
