@@ -299,3 +299,16 @@ func FuzzClassify(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkClassify(b *testing.B) {
+	msg, err := os.ReadFile(filepath.Join("testdata", "exchange-ndr.eml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		if _, err := Classify(bytes.NewReader(msg)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -120,28 +120,41 @@ func (m mbox) Each(ctx context.Context, fn func(key string, r io.Reader) error) 
 		return fmt.Errorf("read mbox: %w", err)
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, 64<<10)
+	if err := eachMbox(ctx, f, fn); err != nil {
+		return fmt.Errorf("read mbox %s: %w", m.path, err)
+	}
+	return nil
+}
 
+// errNotMbox is returned for a file whose first line is not "From ".
+var errNotMbox = errors.New("want a \"From \" line to start the first message (is it an mbox file?)")
+
+// eachMbox splits r into messages; see Mbox. An error of fn is returned
+// as it is.
+func eachMbox(ctx context.Context, r io.Reader, fn func(key string, r io.Reader) error) error {
+	br := bufio.NewReaderSize(r, 64<<10)
 	var msg bytes.Buffer
 	started := false
-	emit := func() error {
+	var fnErr error
+	emit := func() bool {
 		if !started {
-			return nil
+			return true
 		}
 		if err := ctx.Err(); err != nil {
-			return err
+			fnErr = err
+			return false
 		}
 		b := msg.Bytes()
-		// The line end before the next "From " line belongs to the format.
+		// The empty line before the next "From " line belongs to the format.
 		if bytes.HasSuffix(b, []byte("\r\n\r\n")) {
 			b = b[:len(b)-2]
 		} else if bytes.HasSuffix(b, []byte("\n\n")) {
 			b = b[:len(b)-1]
 		}
 		sum := sha256.Sum256(b)
-		return fn("sha256:"+hex.EncodeToString(sum[:16]), bytes.NewReader(b))
+		fnErr = fn("sha256:"+hex.EncodeToString(sum[:16]), bytes.NewReader(b))
+		return fnErr == nil
 	}
-	lineNo := 0
 	for {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
@@ -154,16 +167,15 @@ func (m mbox) Each(ctx context.Context, fn func(key string, r io.Reader) error) 
 			line = long
 		}
 		if len(line) > 0 {
-			lineNo++
 			switch {
 			case bytes.HasPrefix(line, []byte("From ")):
-				if err := emit(); err != nil {
-					return err
+				if !emit() {
+					return fnErr
 				}
 				msg.Reset()
 				started = true
 			case !started:
-				return fmt.Errorf("read mbox %s: line %d: want a \"From \" line to start a message (is it an mbox file?)", m.path, lineNo)
+				return errNotMbox
 			default:
 				if isQuotedFrom(line) {
 					line = line[1:]
@@ -172,10 +184,11 @@ func (m mbox) Each(ctx context.Context, fn func(key string, r io.Reader) error) 
 			}
 		}
 		if errors.Is(err, io.EOF) {
-			return emit()
+			emit()
+			return fnErr
 		}
 		if err != nil {
-			return fmt.Errorf("read mbox %s: %w", m.path, err)
+			return err
 		}
 	}
 }

@@ -244,7 +244,7 @@ func TestMboxEdges(t *testing.T) {
 		{"crlf and no final newline", "From a Tue Nov 24 11:02:03 2026\r\nSubject: x\r\n\r\none\r\n\r\nFrom b Tue Nov 24 11:02:04 2026\r\nSubject: y\r\n\r\ntwo",
 			[]string{"Subject: x\r\n\r\none\r\n", "Subject: y\r\n\r\ntwo"}, ""},
 		{"mboxo quoting", "From a\nSubject: x\n\n>From me\n>>From you\n", []string{"Subject: x\n\nFrom me\n>From you\n"}, ""},
-		{"not an mbox", "Subject: x\n\nbody\n", nil, "line 1"},
+		{"not an mbox", "Subject: x\n\nbody\n", nil, "first message"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -275,4 +275,24 @@ func TestMboxEdges(t *testing.T) {
 	if err := Mbox(filepath.Join(dir, "missing")).Each(context.Background(), func(string, io.Reader) error { return nil }); err == nil {
 		t.Error("missing file: no error")
 	}
+}
+
+func FuzzMbox(f *testing.F) {
+	f.Add([]byte("From a\nSubject: x\n\n>From me\n\nFrom b\r\n\r\n"))
+	f.Add([]byte(""))
+	f.Add([]byte("From \n>\n>>From \n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n := 0
+		err := eachMbox(context.Background(), bytes.NewReader(b), func(key string, r io.Reader) error {
+			n++
+			if !strings.HasPrefix(key, "sha256:") {
+				t.Fatalf("key %q", key)
+			}
+			_, err := io.ReadAll(r)
+			return err
+		})
+		if err == nil && n > bytes.Count(b, []byte("From ")) {
+			t.Fatalf("%d messages from %d From lines", n, bytes.Count(b, []byte("From ")))
+		}
+	})
 }
