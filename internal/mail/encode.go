@@ -159,27 +159,31 @@ func writeQP(b *bytes.Buffer, text string) {
 			text = ""
 		}
 		n := 0
-		put := func(s string) {
-			if n+len(s) > qpLineLen-1 {
+		for i := 0; i < len(line); i++ {
+			c := line[i]
+			var enc bool
+			switch {
+			case i == 0 && strings.HasPrefix(line, "From "):
+				enc = true
+			case c == ' ' || c == '\t':
+				enc = i == len(line)-1
+			default:
+				enc = c < '!' || c > '~' || c == '='
+			}
+			w := 1
+			if enc {
+				w = 3
+			}
+			if n+w > qpLineLen-1 {
 				b.WriteString("=\r\n")
 				n = 0
 			}
-			b.WriteString(s)
-			n += len(s)
-		}
-		for i := 0; i < len(line); i++ {
-			c := line[i]
-			last := i == len(line)-1
-			switch {
-			case i == 0 && strings.HasPrefix(line, "From "):
-				put("=46")
-			case (c == ' ' || c == '\t') && !last:
-				put(string(c))
-			case c >= '!' && c <= '~' && c != '=':
-				put(string(c))
-			default:
-				put(string([]byte{'=', hexdig[c>>4], hexdig[c&0xf]}))
+			if enc {
+				b.Write([]byte{'=', hexdig[c>>4], hexdig[c&0xf]})
+			} else {
+				b.WriteByte(c)
 			}
+			n += w
 		}
 		b.WriteString("\r\n")
 	}

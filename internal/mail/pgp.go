@@ -183,15 +183,6 @@ func (s *Signer) writeSigned(b *bytes.Buffer, m *Message) error {
 		return fmt.Errorf("sign: date %s is before the signing key was made (%s)",
 			m.Date.Format(time.RFC3339), s.entity.PrimaryKey.CreationTime.Format(time.RFC3339))
 	}
-	var entity bytes.Buffer
-	entity.Grow(m.encodedSize())
-	m.writeEntity(&entity)
-
-	var sig bytes.Buffer
-	if err := openpgp.ArmoredDetachSign(&sig, s.entity, bytes.NewReader(entity.Bytes()), s.config(m.Date)); err != nil {
-		return fmt.Errorf("sign with key %s: %w", s.Fingerprint(), err)
-	}
-
 	bd := boundary(m.MessageID, "signed")
 	writeHeader(b, "Content-Type", mime.FormatMediaType("multipart/signed", map[string]string{
 		"boundary": bd,
@@ -200,7 +191,12 @@ func (s *Signer) writeSigned(b *bytes.Buffer, m *Message) error {
 	}))
 	b.WriteString("\r\nThis is an OpenPGP/MIME signed message (RFC 4880 and 3156)\r\n")
 	b.WriteString("--" + bd + "\r\n")
-	b.Write(entity.Bytes())
+	start := b.Len()
+	m.writeEntity(b)
+	var sig bytes.Buffer
+	if err := openpgp.ArmoredDetachSign(&sig, s.entity, bytes.NewReader(b.Bytes()[start:]), s.config(m.Date)); err != nil {
+		return fmt.Errorf("sign with key %s: %w", s.Fingerprint(), err)
+	}
 	b.WriteString("\r\n--" + bd + "\r\n")
 	b.WriteString("Content-Type: application/pgp-signature; name=\"signature.asc\"\r\n")
 	b.WriteString("Content-Description: OpenPGP digital signature\r\n")
