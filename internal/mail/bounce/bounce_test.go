@@ -218,6 +218,8 @@ func TestClassifyHeaders(t *testing.T) {
 			"From: MAILER-DAEMON@x.example", "Subject: x", `Content-Type: multipart/report; report-type=delivery-status; boundary="b"`), Bounce, "5.7.1 delivery not authorized"},
 		{"base64 DSN", msg("--b\r\nContent-Type: message/delivery-status\r\nContent-Transfer-Encoding: base64\r\n\r\nRmluYWwtUmVjaXBpZW50OiByZmM4MjI7IGFAZXhhbXBsZS5vcmcKQWN0aW9uOiBmYWlsZWQKU3Rh\r\ndHVzOiA1LjIuMgo=\r\n--b--\r\n",
 			"From: MAILER-DAEMON@x.example", "Subject: x", `Content-Type: multipart/report; report-type=delivery-status; boundary="b"`), Bounce, "5.2.2 mailbox full"},
+		{"exim delay warning", msg("This message was created automatically by mail delivery software.\r\n\r\nA message that you sent has not yet been delivered to one or more of its\r\nrecipients after more than 24 hours on the queue on mail.example.net.\r\n\r\n  abuse@example.net\r\n    Delay reason: SMTP error from remote mail server after RCPT TO:<abuse@example.net>:\r\n    451 4.7.1 Greylisted\r\n",
+			"From: Mail Delivery System <Mailer-Daemon@mail.example.net>", "Subject: Warning: message 1tB3xY-0004Qa-1k delayed 24 hours", "Auto-Submitted: auto-replied"), Delay, "delayed: Warning: message"},
 		{"daemon delay without DSN", msg("still trying", "From: MAILER-DAEMON@x.example", "Subject: Delayed Mail (still being retried)"), Delay, "delayed"},
 		{"postfix bounce without DSN", msg("This is the mail system at host x.\r\n\r\n<a@example.org>: host mx[192.0.2.1] said: 550 5.1.1 user unknown\r\n", "From: MAILER-DAEMON@x.example", "Subject: Undelivered Mail Returned to Sender"), Bounce, "5.1.1 user unknown"},
 		{"bounce subject from a person", msg("see below", "From: b@example.org", "Subject: Undelivered Mail Returned to Sender"), Other, ""},
@@ -230,6 +232,13 @@ func TestClassifyHeaders(t *testing.T) {
 			got, err := Classify(strings.NewReader(tc.in))
 			if err != nil {
 				t.Fatalf("Classify: %v", err)
+			}
+			if tc.name == "exim delay warning" {
+				want := []Recipient{{Email: "abuse@example.net", Action: "delayed", Status: "4.7.1",
+					Diagnostic: "Delay reason: SMTP error from remote mail server after RCPT TO:<abuse@example.net>: 451 4.7.1 Greylisted"}}
+				if !reflect.DeepEqual(got.Recipients, want) {
+					t.Errorf("Recipients = %+v, want %+v", got.Recipients, want)
+				}
 			}
 			if got.Kind != tc.kind {
 				t.Errorf("Kind = %v, want %v (reason %q)", got.Kind, tc.kind, got.Reason)

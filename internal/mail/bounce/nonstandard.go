@@ -64,13 +64,19 @@ func classifyNonStandard(res *Result, h header, m *parsed) bool {
 
 	qmail := strings.Contains(lowerText, "this is the qmail-send program")
 	exim := strings.Contains(lowerText, "this message was created automatically by mail delivery software")
+	// Exim's delay warnings begin like its bounces.
+	eximDelay := exim && strings.Contains(lowerText, "has not yet been delivered")
 	switch {
+	case failedHdr == "" && (daemon || exim) && (eximDelay || hasPrefix(subject, delaySubjects)):
+		res.Kind = Delay
+		res.Reason = "delayed: " + shorten(res.Subject, 60)
+		res.Recipients = textRecipients(text)
+		for i := range res.Recipients {
+			res.Recipients[i].Action = "delayed"
+		}
+		return true
 	case qmail, exim, failedHdr != "":
 	case daemon && hasPrefix(subject, bounceSubjects):
-	case daemon && hasPrefix(subject, delaySubjects):
-		res.Kind = Delay
-		res.Reason = "delayed: " + res.Subject
-		return true
 	default:
 		return false
 	}
