@@ -289,6 +289,26 @@ func benchmarkOwnerOfIP(b *testing.B, v6 bool) {
 		run("random", random, false)
 		run("sorted", sorted, false)
 		run("dependent", random, true)
+		// OwnersOfIPs, 256 addresses a call as the ingest pipeline would
+		// pass a batch; ns/addr is the cost of one address.
+		b.Run(bc.name+"/random-batch", func(b *testing.B) {
+			const batch = 256
+			hits := make([]Hit, batch)
+			found, calls := 0, 0
+			b.ReportAllocs()
+			cpu := cpuTime()
+			for i := 0; b.Loop(); i += batch {
+				ix.OwnersOfIPs(random[i&(n-1):i&(n-1)+batch], hits)
+				if hits[0].OK {
+					found++
+				}
+				calls++
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(calls*batch), "ns/addr")
+			if d := cpuTime() - cpu; d > 0 {
+				b.ReportMetric(float64(d.Nanoseconds())/float64(calls*batch), "cpu-ns/addr")
+			}
+		})
 	}
 }
 

@@ -65,6 +65,70 @@ func (ix *Index) OwnerOfIP(a netip.Addr) (org OrgRef, prefix netip.Prefix, ok bo
 	return OrgRef(v>>8) - 1, netip.PrefixFrom(netip.AddrFrom16(b), bits), true
 }
 
+// Hit is OwnerOfIP's answer for one address.
+type Hit struct {
+	Org    OrgRef
+	Prefix netip.Prefix
+	OK     bool
+}
+
+// hitGroup is how many IPv4 lookups OwnersOfIPs runs side by side.
+const hitGroup = 16
+
+// OwnersOfIPs answers OwnerOfIP for each of addrs into hits, which must be
+// at least as long. IPv4 addresses are looked up in groups, each step of
+// the search done for the whole group before the next, so that the reads
+// from memory of different addresses overlap instead of waiting for one
+// another: for addresses in random order this costs a fraction of one
+// OwnerOfIP per address (README.md has the figures). It does not
+// allocate.
+func (ix *Index) OwnersOfIPs(addrs []netip.Addr, hits []Hit) {
+	hits = hits[:len(addrs)]
+	var (
+		xs  [hitGroup]uint32
+		pos [hitGroup]int
+		k   [hitGroup]int // index in addrs
+	)
+	empty := len(ix.v4.spans) == 0
+	n := 0
+	flush := func() {
+		// Each loop's reads are independent of one another.
+		for j := range n {
+			pos[j] = ix.v4.dir.find(xs[j])
+		}
+		for j := range n {
+			v := ix.v4.scan(pos[j], xs[j])
+			hits[k[j]] = hit4(v, xs[j])
+		}
+		n = 0
+	}
+	for i, a := range addrs {
+		if !(a.Is4() || a.Is4In6()) || empty {
+			org, p, ok := ix.OwnerOfIP(a)
+			hits[i] = Hit{org, p, ok}
+			continue
+		}
+		b := a.As16()
+		xs[n], k[n] = binary.BigEndian.Uint32(b[12:]), i
+		if n++; n == hitGroup {
+			flush()
+		}
+	}
+	flush()
+}
+
+// hit4 makes the Hit of IPv4 address x from its span's value.
+func hit4(v, x uint32) Hit {
+	if v == 0 {
+		return Hit{Org: NoOrg}
+	}
+	bits := int(v & 0xff)
+	x &^= uint32(lowMask(32 - bits))
+	var m [4]byte
+	binary.BigEndian.PutUint32(m[:], x)
+	return Hit{OrgRef(v>>8) - 1, netip.PrefixFrom(netip.AddrFrom4(m), bits), true}
+}
+
 // lowMask returns a uint64 with the low n bits set, 0 <= n <= 64.
 func lowMask(n int) uint64 {
 	if n >= 64 {
@@ -200,8 +264,13 @@ func (t *table4) lookup(x uint32) uint32 {
 	if len(t.spans) == 0 {
 		return 0
 	}
+	return t.scan(t.dir.find(x), x)
+}
+
+// scan returns the value of the span holding x, searching from span i,
+// which starts at or before x (dir.find's answer).
+func (t *table4) scan(i int, x uint32) uint32 {
 	s := t.spans
-	i := t.dir.find(x)
 	// The last span starting at or below x, s[i].start <= x. Count the
 	// next window4 that do without branching, so that the processor can go
 	// on to the next lookup while this one waits for memory; gallop on in

@@ -131,3 +131,32 @@ func seq1(s func(func(OrgRef, netip.Prefix) bool)) func(func(netip.Prefix) bool)
 		}
 	}
 }
+
+// TestOwnersOfIPs: the batch answers as OwnerOfIP does, for groups that
+// are full or not and for both families mixed.
+func TestOwnersOfIPs(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	o, ids := randomOrgs(r, 20)
+	assets := randomPrefixes(r, 2000, ids)
+	for _, ix := range []*Index{mustBuild(t, o, assets, nil), mustBuild(t, nil, nil, nil), {}} {
+		var addrs []netip.Addr
+		for range 1000 {
+			a := assets[r.IntN(len(assets))].Prefix
+			addrs = append(addrs, randomIn(r, a), addr4(r.Uint32()))
+		}
+		for _, n := range []int{0, 1, 15, 16, 17, len(addrs)} {
+			hits := make([]Hit, n)
+			ix.OwnersOfIPs(addrs[:n], hits)
+			for i, h := range hits {
+				org, p, ok := ix.OwnerOfIP(addrs[i])
+				if h != (Hit{org, p, ok}) {
+					t.Fatalf("OwnersOfIPs of %d: %s: %+v, OwnerOfIP %v %v %v", n, addrs[i], h, org, p, ok)
+				}
+			}
+		}
+		hits := make([]Hit, 100)
+		if n := testing.AllocsPerRun(10, func() { ix.OwnersOfIPs(addrs[:100], hits) }); n != 0 {
+			t.Errorf("OwnersOfIPs allocates %.0f times", n)
+		}
+	}
+}
