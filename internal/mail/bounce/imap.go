@@ -1,10 +1,3 @@
-//go:build goimap
-
-// This file needs go-imap's own requirements in go.mod (go-message and
-// go-sasl); until they are there it builds only with -tags goimap and a
-// go.mod that has them (see the package's report). Remove the build line
-// once go.mod lists them.
-
 package bounce
 
 import (

@@ -1,5 +1,3 @@
-//go:build goimap
-
 package bounce
 
 import (
