@@ -52,6 +52,8 @@ func commands() []command {
 		{"events", "list stored events", cmdEvents},
 		{"lookup", "what tocsin knows of an IP, a CIDR, an AS number or a domain", cmdLookup},
 		{"constituents", "the constituency: import ripe|FILE, list, show, add, remove", cmdConstituents},
+		{"notify", "notify owners of their events (notify run|list|show|keygen)", cmdNotify},
+		{"report", "an organisation's monthly report (report monthly --org ID --month YYYY-MM)", cmdReport},
 		{"quarantine", "list rows that could not be parsed (quarantine list)", cmdQuarantine},
 		{"reports", "list stored raw reports (reports list)", cmdReports},
 		{"check-config", "check the configuration file and print the effective settings", cmdCheckConfig},

@@ -1,5 +1,3 @@
-//go:build openpgp
-
 package mail
 
 import (

@@ -1,0 +1,409 @@
+// Package notify tells organisations about the events on their assets: the
+// CERT-SE "ANTS" service. One run is Alertmanager's pipeline in batch form:
+//
+//	events ─▶ route ─▶ mute ─▶ dedup (memory) ─▶ group per recipient and
+//	route ─▶ digest due? budget? ─▶ render ─▶ sign ─▶ queue (log) ─▶ send ─▶ log
+//
+// The notification log (store.NotifyLog) is the only memory: a message is
+// queued, with its rendered bytes and the memory entries of its events, in
+// one transaction before anything is sent, so a crash never loses a
+// notification and never renders one twice; the same message (same
+// Message-ID) is sent after a restart. Events wait (they are not marked)
+// while their digest is not due or their recipient's budget is spent.
+package notify
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"iter"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tocsin/tocsin/internal/config"
+	"github.com/tocsin/tocsin/internal/constituency"
+	"github.com/tocsin/tocsin/internal/event"
+	"github.com/tocsin/tocsin/internal/mail"
+	"github.com/tocsin/tocsin/internal/notify/render"
+	"github.com/tocsin/tocsin/internal/store"
+)
+
+// Directory is what the notifier knows of the constituency.
+type Directory interface {
+	// OrgIDs lists every organisation that may own events.
+	OrgIDs() []string
+	// Org returns an organisation, or nil when it is not registered.
+	Org(id string) *constituency.Org
+	// Contacts returns the contact chain of an organisation, best first
+	// (manual > ripe > security.txt > rfc2142).
+	Contacts(id string) []constituency.Contact
+}
+
+// Events is where the events come from (a store.Store).
+type Events interface {
+	Events(ctx context.Context, f store.Filter) iter.Seq2[*store.Event, error]
+}
+
+// Signer signs, and for recipients with a key encrypts, a message.
+type Signer interface {
+	Sign(m *mail.Message) ([]byte, error)
+	SignEncrypt(m *mail.Message, to ...*mail.PublicKey) ([]byte, error)
+}
+
+// Notifier builds and sends notifications. Its fields are set by the
+// caller; Run uses them read-only.
+type Notifier struct {
+	Config   config.Notify
+	Routes   *Route
+	Mutes    []*Mute
+	Events   Events
+	Log      store.NotifyLog
+	Dir      Directory
+	Renderer *render.Renderer
+	Signer   Signer // nil sends unsigned messages (tests of the plain path only)
+	Sender   mail.Sender
+	Logger   *slog.Logger
+	// Workers is how many messages are sent at once; default 4.
+	Workers int
+	// BatchSize is how many notifications are queued per transaction;
+	// default 256.
+	BatchSize int
+}
+
+// Options of one run.
+type Options struct {
+	Now    time.Time
+	DryRun bool // plan and render, store and send nothing
+	// Plan, when set, receives every message the run builds (also in a
+	// dry run), after it is queued.
+	Plan func(*store.Notification)
+}
+
+// Summary counts what a run did, as `notify run --json` prints it.
+type Summary struct {
+	Messages   int `json:"messages"`   // notifications built
+	Events     int `json:"events"`     // events in them
+	Recipients int `json:"recipients"` // distinct recipients
+	Muted      int `json:"muted"`      // events muted (mutes, opt-outs, muting routes)
+	Deferred   int `json:"deferred"`   // events waiting for a digest or budget
+	Suppressed int `json:"suppressed"` // events already notified within their re-notify interval
+	Unowned    int `json:"no_contact"` // events whose owner has no usable contact
+	Sent       int `json:"sent"`       // messages delivered this run
+	Retrying   int `json:"retrying"`   // messages deferred after a temporary failure
+	Failed     int `json:"failed"`     // messages that failed for good
+}
+
+// memKey is one memory entry's key: a recipient and an event identity.
+type memKey struct {
+	rcpt string
+	key  uint64
+}
+
+// run is the state of one Run.
+type run struct {
+	n       *Notifier
+	opt     Options
+	now     time.Time
+	mem     map[memKey]time.Time
+	flags   map[string]store.ContactFlag
+	sentDay map[string]int // messages per recipient today
+	rcpts   map[string]bool
+	sum     Summary
+	batch   []*pending
+	bases   map[int64]*event.Base
+}
+
+// pending is a notification planned and not yet queued: its group of
+// events, the log entry and the memory entries it will write.
+type pending struct {
+	org   *constituency.Org
+	orgID string
+	g     *group
+	n     *store.Notification
+	mem   []store.Remembered
+}
+
+// Run builds the notifications that are due at opt.Now, queues them and
+// delivers everything due, including what earlier runs left queued or
+// deferred. A permanent failure to a recipient flags it as bouncing, and
+// its events go to the next contact of the chain in the same run.
+func (n *Notifier) Run(ctx context.Context, opt Options) (Summary, error) {
+	if opt.Now.IsZero() {
+		opt.Now = time.Now()
+	}
+	if n.Workers <= 0 {
+		n.Workers = 4
+	}
+	if n.BatchSize <= 0 {
+		n.BatchSize = 256
+	}
+	if n.Logger == nil {
+		n.Logger = slog.New(slog.DiscardHandler)
+	}
+	r := &run{n: n, opt: opt, now: opt.Now.UTC(), rcpts: map[string]bool{}, bases: map[int64]*event.Base{}}
+	if err := r.load(ctx); err != nil {
+		return r.sum, err
+	}
+	if !opt.DryRun {
+		// What earlier runs left: send it first, so a recipient that now
+		// bounces is known before new messages are built.
+		if err := r.deliver(ctx); err != nil {
+			return r.sum, err
+		}
+	}
+	// A bounce moves the events to the next contact: plan again while
+	// delivery flags new bouncing recipients (each pass flags at least
+	// one, and chains are short).
+	for pass := 0; pass < 4; pass++ {
+		bouncing := len(r.flags)
+		if err := r.plan(ctx); err != nil {
+			return r.sum, err
+		}
+		if opt.DryRun {
+			break
+		}
+		if err := r.deliver(ctx); err != nil {
+			return r.sum, err
+		}
+		if err := r.loadFlags(ctx); err != nil {
+			return r.sum, err
+		}
+		if len(r.flags) == bouncing {
+			break
+		}
+	}
+	r.sum.Recipients = len(r.rcpts)
+	return r.sum, nil
+}
+
+func (r *run) load(ctx context.Context) error {
+	r.mem = map[memKey]time.Time{}
+	for m, err := range r.n.Log.Memory(ctx, r.now.Add(-r.n.Routes.MaxRenotify())) {
+		if err != nil {
+			return fmt.Errorf("read the notification memory: %w", err)
+		}
+		k := memKey{m.Recipient, m.Key}
+		if m.At.After(r.mem[k]) {
+			r.mem[k] = m.At
+		}
+	}
+	r.sentDay = map[string]int{}
+	day := r.now.Truncate(24 * time.Hour)
+	for nt, err := range r.n.Log.Notifications(ctx, store.NotifyFilter{Since: day}) {
+		if err != nil {
+			return fmt.Errorf("read today's notifications: %w", err)
+		}
+		if nt.Kind == KindEvents {
+			r.sentDay[nt.Recipient]++
+		}
+	}
+	return r.loadFlags(ctx)
+}
+
+func (r *run) loadFlags(ctx context.Context) error {
+	r.flags = map[string]store.ContactFlag{}
+	for f, err := range r.n.Log.ContactFlags(ctx) {
+		if err != nil {
+			return fmt.Errorf("read contact flags: %w", err)
+		}
+		r.flags[strings.ToLower(f.Email)] = f
+	}
+	return nil
+}
+
+// Kinds of notification.
+const (
+	KindEvents  = "events"
+	KindMonthly = "monthly"
+)
+
+// group is the events of one organisation for one recipient on one route.
+type group struct {
+	route   *Route
+	contact constituency.Contact
+	items   []render.Item
+	keys    []uint64
+}
+
+// plan walks the organisations, groups their events and builds the
+// messages that are due.
+func (r *run) plan(ctx context.Context) error {
+	since := r.now.Add(-r.n.Config.Lookback)
+	for _, id := range r.n.Dir.OrgIDs() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		org := r.n.Dir.Org(id)
+		groups := map[string]*group{}
+		var order []string
+		for se, err := range r.n.Events.Events(ctx, store.Filter{Org: id, Since: since}) {
+			if err != nil {
+				return fmt.Errorf("read the events of %s: %w", id, err)
+			}
+			ev, err := r.decode(se)
+			if err != nil {
+				r.n.Logger.Warn("skip an event that does not decode", "event", se.ID, "err", err)
+				continue
+			}
+			s := Subject{Event: ev, Org: org}
+			if org != nil && org.Notify.OptOut || r.muted(s) {
+				r.sum.Muted++
+				continue
+			}
+			contact, ok := r.contact(id)
+			if !ok {
+				r.sum.Unowned++
+				continue
+			}
+			for _, rt := range r.n.Routes.Match(s) {
+				if rt.Mute {
+					r.sum.Muted++
+					continue
+				}
+				key := Identity(rt.Name, se)
+				if last, ok := r.mem[memKey{contact.Email, key}]; ok && r.now.Sub(last) < rt.RenotifyFor(ev) {
+					r.sum.Suppressed++
+					continue
+				}
+				gk := rt.Name
+				g := groups[gk]
+				if g == nil {
+					g = &group{route: rt, contact: contact}
+					groups[gk] = g
+					order = append(order, gk)
+				}
+				g.items = append(g.items, render.Item{ID: se.ID, Event: ev, Count: se.Count, FirstSeen: se.FirstSeen, LastSeen: se.LastSeen})
+				g.keys = append(g.keys, key)
+			}
+		}
+		for _, gk := range order {
+			if err := r.build(ctx, org, id, groups[gk]); err != nil {
+				return err
+			}
+		}
+	}
+	return r.flush(ctx)
+}
+
+func (r *run) muted(s Subject) bool {
+	for _, m := range r.n.Mutes {
+		if m.Matches(s, r.now) {
+			return true
+		}
+	}
+	return false
+}
+
+// contact returns the first contact of the chain that is not bouncing.
+func (r *run) contact(org string) (constituency.Contact, bool) {
+	for _, c := range r.n.Dir.Contacts(org) {
+		if c.Email == "" {
+			continue
+		}
+		if f, ok := r.flags[strings.ToLower(c.Email)]; ok && f.Flag == store.ContactBouncing {
+			continue
+		}
+		return c, true
+	}
+	return constituency.Contact{}, false
+}
+
+func (r *run) decode(se *store.Event) (*event.Event, error) {
+	var base *event.Base
+	if se.Base != nil {
+		base = r.bases[se.ReportID]
+		if base == nil {
+			var err error
+			if base, err = event.ParseBase(se.Base); err != nil {
+				return nil, err
+			}
+			if len(r.bases) > 1024 {
+				clear(r.bases)
+			}
+			r.bases[se.ReportID] = base
+		}
+	}
+	ev := new(event.Event)
+	if err := ev.UnmarshalBinaryDelta(se.Doc, base); err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
+// Identity is an event's identity on a route, the same in every
+// deduplication window: the memory key of "this event was notified".
+func Identity(route string, e *store.Event) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(route))
+	h.Write([]byte{0})
+	h.Write([]byte(e.Feed))
+	h.Write([]byte{0})
+	h.Write([]byte(e.Type))
+	var b [8]byte
+	for i := range b {
+		b[i] = byte(e.Key >> (8 * i))
+	}
+	h.Write(b[:])
+	return h.Sum64()
+}
+
+// groupKey is the memory key of "this route's digest was sent".
+func groupKey(route string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte("digest\x00"))
+	h.Write([]byte(route))
+	return h.Sum64()
+}
+
+// build renders one group into a notification, if its digest is due and
+// its recipient's budget allows.
+func (r *run) build(ctx context.Context, org *constituency.Org, orgID string, g *group) error {
+	rcpt := g.contact.Email
+	loc := r.location(org)
+	last := r.mem[memKey{rcpt, groupKey(g.route.Name)}]
+	if !g.route.Digest.Due(last, r.now, loc) {
+		r.sum.Deferred += len(g.items)
+		return nil
+	}
+	if b := r.n.Config.Budget; b > 0 && r.sentDay[rcpt] >= b {
+		r.sum.Deferred += len(g.items)
+		return nil
+	}
+	r.sentDay[rcpt]++
+	slices.SortFunc(g.items, func(a, b render.Item) int { return int(a.ID - b.ID) })
+	nt := &store.Notification{
+		Kind: KindEvents, Org: orgID, Recipient: rcpt, Contact: string(g.contact.Source),
+		Route: g.route.Name, Status: store.NotifyQueued, CreatedAt: r.now, UpdatedAt: r.now, NextAttempt: r.now,
+	}
+	for _, it := range g.items {
+		nt.Events = append(nt.Events, it.ID)
+	}
+	slices.Sort(nt.Events)
+	p := &pending{org: org, orgID: orgID, g: g, n: nt}
+	for _, k := range g.keys {
+		p.mem = append(p.mem, store.Remembered{Recipient: rcpt, Key: k, At: r.now})
+	}
+	p.mem = append(p.mem, store.Remembered{Recipient: rcpt, Key: groupKey(g.route.Name), At: r.now})
+	for _, m := range p.mem {
+		r.mem[memKey{m.Recipient, m.Key}] = m.At
+	}
+	r.batch = append(r.batch, p)
+	if len(r.batch) >= r.n.BatchSize {
+		return r.flush(ctx)
+	}
+	return nil
+}
+
+func (r *run) location(org *constituency.Org) *time.Location {
+	if org != nil && org.Notify.TimeZone != "" {
+		if l, err := time.LoadLocation(org.Notify.TimeZone); err == nil {
+			return l
+		}
+	}
+	if l, err := time.LoadLocation(r.n.Config.TimeZone); err == nil {
+		return l
+	}
+	return time.UTC
+}

@@ -1,0 +1,280 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tocsin/tocsin/internal/config"
+	"github.com/tocsin/tocsin/internal/mail"
+	"github.com/tocsin/tocsin/internal/notify/render"
+	"github.com/tocsin/tocsin/internal/store"
+)
+
+// flush renders and signs the planned batch, queues it in one
+// transaction and sends it.
+func (r *run) flush(ctx context.Context) error {
+	batch := r.batch
+	r.batch = nil
+	if len(batch) == 0 {
+		return nil
+	}
+	first := int64(r.sum.Messages + 1) // a dry run shows the IDs as if it were the day's first run
+	if !r.opt.DryRun {
+		var err error
+		if first, err = r.n.Log.AllocateIdents(ctx, r.now, len(batch)); err != nil {
+			return fmt.Errorf("allocate notification IDs: %w", err)
+		}
+	}
+	errs := make([]error, len(batch))
+	r.parallel(len(batch), func(i int) {
+		p := batch[i]
+		p.n.Ident = store.FormatIdent(r.n.Config.IdentPrefix, r.now, first+int64(i))
+		errs[i] = r.compose(p)
+	})
+	var ns []*store.Notification
+	var mem []store.Remembered
+	for i, p := range batch {
+		if errs[i] != nil {
+			// A message that cannot be built is a bug or a broken
+			// template: the others go on, its events stay unmarked.
+			r.n.Logger.Error("cannot build a notification", "org", p.orgID, "recipient", p.n.Recipient, "err", errs[i])
+			r.sum.Failed++
+			continue
+		}
+		ns = append(ns, p.n)
+		mem = append(mem, p.mem...)
+	}
+	if !r.opt.DryRun && len(ns) > 0 {
+		if err := r.n.Log.QueueNotifications(ctx, ns, mem); err != nil {
+			return fmt.Errorf("queue %d notifications: %w", len(ns), err)
+		}
+	}
+	for _, n := range ns {
+		r.sum.Messages++
+		r.sum.Events += len(n.Events)
+		r.rcpts[n.Recipient] = true
+		if r.opt.Plan != nil {
+			r.opt.Plan(n)
+		}
+	}
+	if r.opt.DryRun {
+		return nil
+	}
+	return r.sendAll(ctx, ns)
+}
+
+// parallel runs f(0..n-1) on the notifier's workers.
+func (r *run) parallel(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(r.n.Workers, n) {
+		wg.Go(func() {
+			for i := range next {
+				f(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// compose renders, signs and (when the contact has a key) encrypts one
+// notification.
+func (r *run) compose(p *pending) error {
+	cfg := r.n.Config
+	format := p.g.route.Format
+	if p.org != nil && p.org.Notify.Format != "" {
+		format = p.org.Notify.Format
+	}
+	d := &render.Data{
+		Ident: p.n.Ident, Date: r.now, OrgID: p.orgID, Recipient: p.n.Recipient,
+		Sender: render.Sender{Name: cfg.Sender.Name, Email: cfg.Sender.Email, URL: cfg.Sender.URL, Phone: cfg.Sender.Phone},
+		Items:  p.g.items, Format: format,
+	}
+	var langs []string
+	if p.org != nil {
+		d.OrgName = p.org.Name
+		langs = p.org.Languages
+	}
+	out, err := r.n.Renderer.Render(d, langs)
+	if err != nil {
+		return fmt.Errorf("render: %w", err)
+	}
+	msg := &mail.Message{
+		From:      mail.Address{Name: cfg.Sender.Name, Email: cfg.Sender.Email},
+		To:        []mail.Address{{Email: p.n.Recipient}},
+		Subject:   out.Subject,
+		Date:      r.now,
+		MessageID: mail.NewMessageID(p.n.Ident, domainOf(cfg.Sender.Email)),
+		Header:    autoHeaders(p.n.Ident),
+		Text:      out.Text,
+	}
+	for _, a := range out.Attachments {
+		msg.Attachments = append(msg.Attachments, mail.Attachment{Name: a.Name, ContentType: a.ContentType, Data: a.Data})
+	}
+	raw, err := r.seal(msg, p.g.contact.PGPKey)
+	if err != nil {
+		return err
+	}
+	p.n.Subject, p.n.MessageID, p.n.Message = out.Subject, msg.MessageID, raw
+	return nil
+}
+
+// autoHeaders mark a notification as automatic (RFC 3834), so that
+// well-behaved auto-responders stay silent, and carry its ID.
+func autoHeaders(ident string) [][2]string {
+	return [][2]string{
+		{"X-Tocsin-ID", ident},
+		{"Auto-Submitted", "auto-generated"},
+		{"X-Auto-Response-Suppress", "OOF, AutoReply"},
+	}
+}
+
+// seal signs msg, and encrypts it when the recipient has a key.
+func (r *run) seal(msg *mail.Message, key string) ([]byte, error) {
+	s := r.n.Signer
+	switch {
+	case s == nil:
+		return msg.Bytes()
+	case strings.TrimSpace(key) != "":
+		pk, err := mail.ReadPublicKey(key)
+		if err != nil {
+			// The registry holds a key that does not work: sending
+			// it signed in clear beats not sending it.
+			r.n.Logger.Warn("the contact's OpenPGP key is unusable; sending unencrypted", "recipient", msg.To[0].Email, "err", err)
+			break
+		}
+		b, err := s.SignEncrypt(msg, pk)
+		if err != nil {
+			return nil, fmt.Errorf("sign and encrypt: %w", err)
+		}
+		return b, nil
+	}
+	switch {
+	case s == nil:
+		return msg.Bytes()
+	default:
+		b, err := s.Sign(msg)
+		if err != nil {
+			return nil, fmt.Errorf("sign: %w", err)
+		}
+		return b, nil
+	}
+}
+
+func domainOf(email string) string {
+	if _, d, ok := strings.Cut(email, "@"); ok && d != "" {
+		return d
+	}
+	return "tocsin.invalid"
+}
+
+// deliver sends every queued or deferred notification that is due.
+func (r *run) deliver(ctx context.Context) error {
+	var due []*store.Notification
+	flush := func() error {
+		err := r.sendAll(ctx, due)
+		due = due[:0]
+		return err
+	}
+	for n, err := range r.n.Log.DueNotifications(ctx, r.now) {
+		if err != nil {
+			return fmt.Errorf("read due notifications: %w", err)
+		}
+		due = append(due, n)
+		if len(due) >= r.n.BatchSize {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// sendAll sends ns on the workers and records each outcome.
+func (r *run) sendAll(ctx context.Context, ns []*store.Notification) error {
+	errs := make([]error, len(ns))
+	var mu sync.Mutex
+	r.parallel(len(ns), func(i int) {
+		outcome, err := r.attempt(ctx, ns[i])
+		errs[i] = err
+		mu.Lock()
+		switch outcome {
+		case store.NotifySent:
+			r.sum.Sent++
+		case store.NotifyDeferred:
+			r.sum.Retrying++
+		case store.NotifyFailed:
+			r.sum.Failed++
+		}
+		mu.Unlock()
+	})
+	return errors.Join(errs...)
+}
+
+// attempt sends n once and records the outcome in the log. The error is
+// the log's; a delivery failure is an outcome, not an error.
+func (r *run) attempt(ctx context.Context, n *store.Notification) (string, error) {
+	cfg := r.n.Config
+	err := r.n.Sender.Send(ctx, mail.Envelope{From: cfg.Sender.Email, To: []string{n.Recipient}, Ident: n.Ident}, n.Message)
+	if ctx.Err() != nil {
+		return "", ctx.Err()
+	}
+	from := n.Status
+	n.Attempts++
+	n.UpdatedAt = r.now
+	switch {
+	case err == nil:
+		n.Status, n.LastError = store.NotifySent, ""
+	case mail.Temporary(err) && n.Attempts < cfg.Retry.Attempts:
+		n.Status, n.LastError = store.NotifyDeferred, err.Error()
+		n.NextAttempt = r.now.Add(Backoff(cfg.Retry, n.Attempts))
+	default:
+		n.Status, n.LastError = store.NotifyFailed, err.Error()
+	}
+	if err := r.n.Log.UpdateNotification(ctx, n, from); err != nil {
+		if errors.Is(err, store.ErrNotifyState) {
+			// Another process delivered it meanwhile.
+			return "", nil
+		}
+		return "", fmt.Errorf("record the delivery of %s: %w", n.Ident, err)
+	}
+	if err != nil {
+		r.n.Logger.Warn("delivery failed", "id", n.Ident, "recipient", n.Recipient, "status", n.Status, "err", err)
+	}
+	if n.Status == store.NotifyFailed && recipientRefused(err) {
+		f := store.ContactFlag{Email: n.Recipient, Flag: store.ContactBouncing, Detail: err.Error(), At: r.now}
+		if err := r.n.Log.SetContactFlag(ctx, f); err != nil {
+			return n.Status, fmt.Errorf("flag %s as bouncing: %w", n.Recipient, err)
+		}
+	}
+	return n.Status, nil
+}
+
+// recipientRefused reports whether a permanent failure was the
+// recipient's (its mailbox does not exist or refuses mail), rather than
+// the message's or the server's.
+func recipientRefused(err error) bool {
+	var se *mail.SendError
+	if !errors.As(err, &se) || se.Temporary {
+		return false
+	}
+	return se.Recipient != "" || se.Code >= 550 && se.Code <= 553
+}
+
+// Backoff is the wait after the attempts-th temporary failure: Backoff,
+// doubling up to MaxBackoff.
+func Backoff(c config.Retry, attempts int) time.Duration {
+	d := c.Backoff
+	for i := 1; i < attempts && d < c.MaxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, c.MaxBackoff)
+}
