@@ -46,6 +46,9 @@ const (
 // the test when Dovecot is not installed, unless CI is set.
 func startDovecot(t *testing.T) *dovecot {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a Dovecot server; not with -short")
+	}
 	bin, err := exec.LookPath("dovecot")
 	if err != nil {
 		if _, serr := os.Stat("/usr/sbin/dovecot"); serr == nil {
