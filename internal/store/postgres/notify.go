@@ -26,9 +26,10 @@ import (
 // indexed with GIN when something does).
 //
 // QueueNotifications draws the IDs from notifications_id_seq and copies
-// the notifications in with COPY; memory entries go in with one
-// INSERT ... FROM unnest(...) ON CONFLICT DO UPDATE per memBatch rows,
-// sorted by the primary key. Iterators read pages by a keyset, as the
+// the notifications in with COPY; memory entries, sorted by the primary
+// key, go in with one INSERT ... FROM unnest(...) ON CONFLICT DO UPDATE,
+// or, beyond memBatch of them, with COPY into a temporary table and one
+// INSERT from it. Iterators read pages by a keyset, as the
 // others of the store: a consumer holds no connection between pages.
 //
 // Subject, last error and a flag's detail come from outside (a mail
@@ -89,9 +90,14 @@ func memoryRows(ns []*store.Notification, ids []int64, mem []store.Remembered) (
 	for i := len(ns) - 1; i >= 0; i-- {
 		first[ns[i].Recipient] = ids[i]
 	}
-	rows := slices.Clone(mem)
+	type seqRow struct {
+		store.Remembered
+		seq int
+	}
+	rows := make([]seqRow, len(mem))
 	for i := range rows {
-		m := &rows[i]
+		rows[i] = seqRow{mem[i], i}
+		m := &rows[i].Remembered
 		if m.Recipient == "" {
 			return nil, fmt.Errorf("memory entry of key %d: no recipient", m.Key)
 		}
@@ -103,15 +109,19 @@ func memoryRows(ns []*store.Notification, ids []int64, mem []store.Remembered) (
 			m.Notification = id
 		}
 	}
-	slices.SortStableFunc(rows, func(a, b store.Remembered) int {
-		return cmp.Or(strings.Compare(a.Recipient, b.Recipient), cmp.Compare(int64(a.Key), int64(b.Key)))
-	})
-	out := rows[:0]
+	// The notifier's entries usually come sorted: then this is one pass.
+	order := func(a, b seqRow) int {
+		return cmp.Or(strings.Compare(a.Recipient, b.Recipient), cmp.Compare(int64(a.Key), int64(b.Key)), cmp.Compare(a.seq, b.seq))
+	}
+	if !slices.IsSortedFunc(rows, order) {
+		slices.SortFunc(rows, order)
+	}
+	out := make([]store.Remembered, 0, len(rows))
 	for i := range rows {
 		if i+1 < len(rows) && rows[i+1].Recipient == rows[i].Recipient && rows[i+1].Key == rows[i].Key {
 			continue
 		}
-		out = append(out, rows[i])
+		out = append(out, rows[i].Remembered)
 	}
 	return out, nil
 }
@@ -119,7 +129,8 @@ func memoryRows(ns []*store.Notification, ids []int64, mem []store.Remembered) (
 var notifyCopyCols = []string{"id", "ident", "kind", "org", "recipient", "contact", "route", "subject", "message_id",
 	"status", "attempts", "created_at", "updated_at", "next_attempt", "last_error", "events", "message"}
 
-// memBatch is how many memory entries one INSERT carries.
+// memBatch is how many memory entries one INSERT from arrays carries;
+// more go through COPY.
 const memBatch = 10000
 
 // QueueNotifications implements store.NotifyLog.
@@ -189,6 +200,9 @@ func (s *Store) QueueNotifications(ctx context.Context, ns []*store.Notification
 }
 
 func insertMemory(ctx context.Context, tx pgx.Tx, rows []store.Remembered) error {
+	if len(rows) > memBatch {
+		return copyMemory(ctx, tx, rows)
+	}
 	n := min(len(rows), memBatch)
 	recipients, keys, ats, notes := make([]string, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
 	for start := 0; start < len(rows); start += memBatch {
@@ -207,6 +221,32 @@ func insertMemory(ctx context.Context, tx pgx.Tx, rows []store.Remembered) error
 		}
 	}
 	return nil
+}
+
+// copyMemory writes many memory entries: COPY into a temporary table,
+// then one INSERT in the primary key's order (rows are sorted by it).
+func copyMemory(ctx context.Context, tx pgx.Tx, rows []store.Remembered) error {
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE notify_memory_in (recipient text COLLATE "C", key bigint, at bigint,
+		notification bigint) ON COMMIT DROP`); err != nil {
+		return err
+	}
+	v := make([]any, 4)
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"notify_memory_in"}, []string{"recipient", "key", "at", "notification"},
+		pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+			r := &rows[i]
+			v[0], v[1], v[2], v[3] = r.Recipient, int64(r.Key), nanos(r.At), r.Notification
+			return v, nil
+		}))
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO notify_memory (recipient, key, at, notification)
+		SELECT recipient, key, at, notification FROM notify_memory_in
+		ON CONFLICT (recipient, key) DO UPDATE SET at = excluded.at, notification = excluded.notification`); err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `DROP TABLE notify_memory_in`)
+	return err
 }
 
 // pages yields the rows of a keyset query, page by page: query(after, n)

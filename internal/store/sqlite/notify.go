@@ -141,9 +141,14 @@ func memoryRows(ns []*store.Notification, ids []int64, mem []store.Remembered) (
 	for i := len(ns) - 1; i >= 0; i-- {
 		first[ns[i].Recipient] = ids[i]
 	}
-	rows := slices.Clone(mem)
+	type seqRow struct {
+		store.Remembered
+		seq int
+	}
+	rows := make([]seqRow, len(mem))
 	for i := range rows {
-		m := &rows[i]
+		rows[i] = seqRow{mem[i], i}
+		m := &rows[i].Remembered
 		if m.Recipient == "" {
 			return nil, fmt.Errorf("memory entry of key %d: no recipient", m.Key)
 		}
@@ -155,15 +160,19 @@ func memoryRows(ns []*store.Notification, ids []int64, mem []store.Remembered) (
 			m.Notification = id
 		}
 	}
-	slices.SortStableFunc(rows, func(a, b store.Remembered) int {
-		return cmp.Or(strings.Compare(a.Recipient, b.Recipient), cmp.Compare(int64(a.Key), int64(b.Key)))
-	})
-	out := rows[:0]
+	// The notifier's entries usually come sorted: then this is one pass.
+	order := func(a, b seqRow) int {
+		return cmp.Or(strings.Compare(a.Recipient, b.Recipient), cmp.Compare(int64(a.Key), int64(b.Key)), cmp.Compare(a.seq, b.seq))
+	}
+	if !slices.IsSortedFunc(rows, order) {
+		slices.SortFunc(rows, order)
+	}
+	out := make([]store.Remembered, 0, len(rows))
 	for i := range rows {
 		if i+1 < len(rows) && rows[i+1].Recipient == rows[i].Recipient && rows[i+1].Key == rows[i].Key {
 			continue
 		}
-		out = append(out, rows[i])
+		out = append(out, rows[i].Remembered)
 	}
 	return out, nil
 }
