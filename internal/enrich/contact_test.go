@@ -1,6 +1,7 @@
 package enrich
 
 import (
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"slices"
@@ -107,3 +108,55 @@ func TestContactChain(t *testing.T) {
 }
 
 func mustPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
+
+// TestEvents: enriching a batch gives each event what Event gives it.
+func TestEvents(t *testing.T) {
+	x := fullEnricherSmall(t)
+	var batch, one []*event.Event
+	for i := range 200 {
+		for _, list := range []*[]*event.Event{&batch, &one} {
+			e := &event.Event{}
+			switch i % 4 {
+			case 0:
+				e.Set("source.ip", fmt.Sprintf("10.%d.%d.1", i%3, i))
+			case 1:
+				e.Set("source.ip", fmt.Sprintf("2001:db8::%x", i))
+			case 2:
+				e.Set("source.fqdn", fmt.Sprintf("www.d%d.example", i%7))
+			default:
+				e.Set("source.ip", "192.0.2.1")
+				e.Set("destination.ip", fmt.Sprintf("10.1.%d.1", i))
+			}
+			*list = append(*list, e)
+		}
+	}
+	x.Events(batch)
+	for i, e := range one {
+		x.Event(e)
+		if got, want := string(batch[i].AppendJSON(nil)), string(e.AppendJSON(nil)); got != want {
+			t.Errorf("event %d: Events gave %s\nEvent gave %s", i, got, want)
+		}
+	}
+}
+
+// fullEnricherSmall is an enricher with owners for 10.0.0.0/8 (nested),
+// 2001:db8::/32 and some domains.
+func fullEnricherSmall(t *testing.T) *Enricher {
+	ix, err := index.Build(
+		[]constituency.Org{{ID: "a"}, {ID: "b"}},
+		[]constituency.Asset{
+			{Org: "a", Kind: constituency.AssetNetwork, Prefix: mustPrefix("10.0.0.0/8"), Confirmed: true},
+			{Org: "b", Kind: constituency.AssetNetwork, Prefix: mustPrefix("10.1.0.0/16"), Confirmed: true},
+			{Org: "b", Kind: constituency.AssetNetwork, Prefix: mustPrefix("2001:db8::/32"), Confirmed: true},
+			{Org: "a", Kind: constituency.AssetDomain, Domain: "d1.example", Confirmed: true},
+			{Org: "b", Kind: constituency.AssetDomain, Domain: "d2.example", Confirmed: true},
+		},
+		[]constituency.Contact{{Org: "b", Email: "cert@b.example", Source: constituency.SourceManual}},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := testEnricher(t)
+	x.Owners = ix
+	return x
+}
