@@ -187,6 +187,11 @@ func TestOwnershipProof(t *testing.T) {
 	if !strings.Contains(ev, `"source.ip":"192.0.2.201"`) || !strings.Contains(ev, `"source.fqdn":"mail.right.test"`) || strings.Count(ev, "\n") != 2 {
 		t.Errorf("events of %s after confirmation:\n%s", org, ev)
 	}
+	// The contact chain's abuse@ of the organisation's domains takes only
+	// the confirmed ones.
+	if strings.Contains(ev, "wrong.test") || strings.Contains(ev, "none.test") {
+		t.Errorf("an unconfirmed domain is a contact:\n%s", ev)
+	}
 	show = run(t, data, nil, "constituents", "show", "selfreg").stdout
 	if strings.Count(show, "UNCONFIRMED") != 3 { // 198.18.0.0/15, wrong.test, none.test
 		t.Errorf("show after confirmation:\n%s", show)
