@@ -179,6 +179,10 @@ func constituentsVerify(ctx context.Context, env *Env, args []string) int {
 	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := k.Verify(lctx, proof.Resolver(*resolver), o.ID, x.Domain); err != nil {
+		if *resolver != "" && !errors.Is(err, proof.ErrNoRecord) && !errors.Is(err, proof.ErrMismatch) {
+			// The Go resolver names the system's server in its errors.
+			err = fmt.Errorf("%w [asked %s]", err, *resolver)
+		}
 		return fail(err)
 	}
 	was := x.Confirmed
