@@ -198,6 +198,24 @@ func BenchmarkOwnerASNCountry(b *testing.B) {
 			}
 		}
 	})
+	b.Run("all-batch-256", func(b *testing.B) {
+		const batch = 256
+		owners, ases := make([]index.Hit, batch), make([]asn.Hit, batch)
+		b.ReportAllocs()
+		n := 0
+		for i := 0; b.Loop(); i += batch {
+			as := addrs[i&(len(addrs)-1):][:batch]
+			x.Owners.OwnersOfIPs(as, owners)
+			x.ASN.LookupAll(as, ases)
+			for j, a := range as {
+				if _, ok, _ := x.Geo.Country(a); ok && owners[j].OK && ases[j].OK {
+					sink++
+				}
+			}
+			n += batch
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/addr")
+	})
 	// What ingest pays: Event per event, or Events per batch of 256.
 	events := make([]event.Event, 1<<12)
 	ptrs := make([]*event.Event, len(events))

@@ -56,8 +56,8 @@ var sourceKeys, destinationKeys = keysFor("source."), keysFor("destination.")
 
 // Event enriches the source and the destination of e.
 func (x *Enricher) Event(e *event.Event) {
-	x.endpoint(e, &e.Source, &sourceKeys, nil)
-	x.endpoint(e, &e.Destination, &destinationKeys, nil)
+	x.endpoint(e, &e.Source, &sourceKeys, prelooked{})
+	x.endpoint(e, &e.Destination, &destinationKeys, prelooked{})
 }
 
 // batchSize is how many events Events looks up side by side.
@@ -68,42 +68,56 @@ const batchSize = 64
 // addresses in random order costs much less per event than one at a
 // time: a pipeline should pass whole batches. It does not allocate.
 func (x *Enricher) Events(es []*event.Event) {
-	if x.Owners == nil {
-		for _, e := range es {
-			x.Event(e)
-		}
-		return
-	}
 	var (
-		addrs [batchSize]netip.Addr
-		hits  [batchSize]index.Hit
+		addrs  [batchSize]netip.Addr
+		owners [batchSize]index.Hit
+		ases   [batchSize]asn.Hit
 	)
 	for len(es) > 0 {
 		n := min(len(es), batchSize)
 		for i, e := range es[:n] {
 			addrs[i] = e.Source.IP
 		}
-		x.Owners.OwnersOfIPs(addrs[:n], hits[:n])
+		pre := prelooked{}
+		if x.Owners != nil {
+			x.Owners.OwnersOfIPs(addrs[:n], owners[:n])
+		}
+		if x.ASN != nil {
+			x.ASN.LookupAll(addrs[:n], ases[:n])
+		}
 		for i, e := range es[:n] {
-			x.endpoint(e, &e.Source, &sourceKeys, &hits[i])
-			x.endpoint(e, &e.Destination, &destinationKeys, nil)
+			if x.Owners != nil {
+				pre.owner = &owners[i]
+			}
+			if x.ASN != nil {
+				pre.asn = &ases[i]
+			}
+			x.endpoint(e, &e.Source, &sourceKeys, pre)
+			x.endpoint(e, &e.Destination, &destinationKeys, prelooked{})
 		}
 		es = es[n:]
 	}
 }
 
-// endpoint enriches one endpoint; byIP, when not nil, is the owner of its
-// address, looked up already.
-func (x *Enricher) endpoint(e *event.Event, p *event.Endpoint, k *keys, byIP *index.Hit) {
+// prelooked holds what Events looked up already of an endpoint's
+// address; a nil field was not.
+type prelooked struct {
+	owner *index.Hit
+	asn   *asn.Hit
+}
+
+// endpoint enriches one endpoint, with what was looked up already of its
+// address.
+func (x *Enricher) endpoint(e *event.Event, p *event.Endpoint, k *keys, pre prelooked) {
 	if p.IP.IsValid() {
-		x.ip(e, p, k)
+		x.ip(e, p, k, pre.asn)
 	}
 	host := p.FQDN
 	if host == "" && p.URL != "" {
 		host = urlHost(p.URL)
 	}
 	if x.Owners != nil {
-		x.owner(e, p, k, host, byIP)
+		x.owner(e, p, k, host, pre.owner)
 	}
 	if x.PSL != nil {
 		if host != "" {
@@ -117,14 +131,20 @@ func (x *Enricher) endpoint(e *event.Event, p *event.Endpoint, k *keys, byIP *in
 	}
 }
 
-func (x *Enricher) ip(e *event.Event, p *event.Endpoint, k *keys) {
+func (x *Enricher) ip(e *event.Event, p *event.Endpoint, k *keys, pre *asn.Hit) {
 	// Private, loopback, link-local and other non-global addresses are in
 	// no routing table and in no country (some geo files say otherwise).
 	if !p.IP.Unmap().IsGlobalUnicast() || p.IP.Unmap().IsPrivate() {
 		return
 	}
 	if x.ASN != nil {
-		if r, ok := x.ASN.Lookup(p.IP); ok {
+		var h asn.Hit
+		if pre != nil {
+			h = *pre
+		} else {
+			h.Result, h.OK = x.ASN.Lookup(p.IP)
+		}
+		if r, ok := h.Result, h.OK; ok {
 			switch {
 			case p.ASN == 0:
 				p.ASN = r.ASN
