@@ -160,3 +160,18 @@ func fullEnricherSmall(t *testing.T) *Enricher {
 	x.Owners = ix
 	return x
 }
+
+// TestEventAllocations: enriching an event with an owner allocates only
+// the event's extra map.
+func TestEventAllocations(t *testing.T) {
+	x := fullEnricherSmall(t)
+	e := &event.Event{}
+	e.Set("source.ip", "10.1.2.3")
+	x.Event(e) // the extra map and the boxed IDs
+	if n := testing.AllocsPerRun(100, func() { e.Source.AbuseContact = ""; x.Event(e) }); n != 0 {
+		t.Errorf("Event allocates %.0f times", n)
+	}
+	if e.Extra["source.org"] != "b" || e.Source.AbuseContact != "cert@b.example" {
+		t.Errorf("owner: %v %q", e.Extra, e.Source.AbuseContact)
+	}
+}

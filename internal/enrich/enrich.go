@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tocsin/tocsin/internal/constituency"
@@ -35,6 +36,20 @@ type Enricher struct {
 	// Now tells the time a security.txt's Expires is compared with; nil
 	// means time.Now.
 	Now func() time.Time
+
+	idsOnce sync.Once
+	ids     []any // the organisations' IDs as extra values: boxed once, not per event
+}
+
+// orgID returns the ID of org as an extra value without allocating.
+func (x *Enricher) orgID(org index.OrgRef) any {
+	x.idsOnce.Do(func() {
+		x.ids = make([]any, x.Owners.NumOrgs())
+		for i := range x.ids {
+			x.ids[i] = x.Owners.Org(index.OrgRef(i)).ID
+		}
+	})
+	return x.ids[org]
 }
 
 // Enabled reports whether e has any data to enrich with.
@@ -229,7 +244,7 @@ func (x *Enricher) owner(e *event.Event, p *event.Endpoint, k *keys, host string
 	if !ok {
 		return
 	}
-	e.SetExtra(k.org, x.Owners.Org(org).ID)
+	e.SetExtra(k.org, x.orgID(org))
 	if p.AbuseContact == "" {
 		p.AbuseContact = x.Contact(org, domain)
 	}
