@@ -165,9 +165,10 @@ type Server struct {
 	HTTPURL  string         // base URL of its web UI and API, no trailing slash
 	RootCAs  *x509.CertPool // trusts its TLS certificate; nil without TLS
 
-	log  string // its log file
-	http *http.Client
-	pid  int
+	log      string // its log file
+	http     *http.Client
+	pid      int
+	implicit bool // TLS from the first byte: no greeting before a handshake
 }
 
 // CPUTime is the processor time mailpit has used so far (user and
@@ -221,6 +222,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 			base = append(base, "--smtp-require-starttls")
 		case "implicit":
 			base = append(base, "--smtp-require-tls")
+			s.implicit = true
 		}
 	}
 	if o.user != "" {
@@ -315,9 +317,13 @@ func (s *Server) ready() bool {
 		return false
 	}
 	c.SetDeadline(time.Now().Add(2 * time.Second))
-	// With implicit TLS nothing comes before a handshake: a connection is
-	// enough.
-	_, _ = bufio.NewReader(c).ReadString('\n')
+	if !s.implicit {
+		line, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, "220") {
+			c.Close()
+			return false
+		}
+	}
 	c.Close()
 	resp, err := s.http.Get(s.HTTPURL + "/readyz")
 	if err != nil {

@@ -24,8 +24,8 @@ type conn struct {
 	ext  map[string]string // EHLO keywords, upper case, to their parameters
 	tls  bool
 
-	mu        sync.Mutex
-	cancelled bool // the Send's ctx ended: the deadline stays in the past
+	mu        sync.Mutex // guards nc's deadline and the change of nc to TLS
+	cancelled bool       // the Send's ctx ended: the deadline stays in the past
 
 	used   bool // has been put back after a Send
 	dirty  bool // a transaction was begun and not ended: RSET first
@@ -97,7 +97,9 @@ func (cn *conn) handshake(ctx context.Context) error {
 		}
 		return &mail.SendError{Temporary: true, Err: fmt.Errorf("tls handshake with %s: %w", cn.c.cfg.Addr, err)}
 	}
+	cn.mu.Lock() // cancel may be reading nc
 	cn.nc = tc
+	cn.mu.Unlock()
 	cn.text = textproto.NewConn(tc)
 	cn.tls = true
 	return nil

@@ -195,17 +195,20 @@ func (c *Client) Send(ctx context.Context, env mail.Envelope, msg []byte) error 
 		if !stop() {
 			cn.broken = true // its deadline is in the past for good
 		}
-		c.put(cn)
-		if err != nil && reused && cn.stale && attempt == 0 && ctx.Err() == nil {
+		retry := err != nil && reused && cn.stale && attempt == 0 && ctx.Err() == nil
+		c.put(cn) // cn is another Send's from here on
+		if retry {
 			continue
 		}
 		return c.ctxErr(ctx, err)
 	}
 }
 
-// ctxErr prefers ctx's error to the one it caused (a deadline in the past).
+// ctxErr prefers ctx's error to a connection failure it caused (a
+// deadline in the past); a reply from the server stays what it is.
 func (c *Client) ctxErr(ctx context.Context, err error) error {
-	if err != nil && ctx.Err() != nil {
+	var se *mail.SendError
+	if err != nil && ctx.Err() != nil && (!errors.As(err, &se) || se.Code == 0 && se.Temporary) {
 		return fmt.Errorf("smtp %s: %w", c.cfg.Addr, ctx.Err())
 	}
 	return err

@@ -104,6 +104,20 @@ func TestSendPlain(t *testing.T) {
 	}
 }
 
+// An address that is not ASCII goes with SMTPUTF8, which mailpit offers.
+func TestSendUTF8Address(t *testing.T) {
+	s := mailpittest.Start(t)
+	cl := newClient(t, smtp.Config{Addr: s.SMTPAddr, TLS: smtp.TLSNone})
+	const to = "josé@exemplo.pt"
+	if err := cl.Send(context.Background(), mail.Envelope{From: "cert@example.org", To: []string{to}}, message("utf8", "abuse@example.net", 0)); err != nil {
+		t.Fatal(err)
+	}
+	list := s.Messages(t)
+	if len(list) != 1 || len(list[0].Bcc) != 1 || list[0].Bcc[0].Address != to {
+		t.Fatalf("messages %+v, want one to %s", list, to)
+	}
+}
+
 func TestSendTLS(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -111,6 +125,7 @@ func TestSendTLS(t *testing.T) {
 		tls    string
 		user   string
 	}{
+		{"opportunistic, no tls offered", nil, smtp.TLSOpportunistic, ""},
 		{"starttls required", []mailpittest.Option{mailpittest.RequireSTARTTLS()}, smtp.TLSStartTLS, ""},
 		{"starttls offered, opportunistic", []mailpittest.Option{mailpittest.STARTTLS()}, smtp.TLSOpportunistic, ""},
 		{"implicit tls", []mailpittest.Option{mailpittest.ImplicitTLS()}, smtp.TLSImplicit, ""},
