@@ -28,3 +28,24 @@ if pg_up; then
 else
   echo "warning: PostgreSQL is not reachable on 127.0.0.1:5432; its tests will fail in CI and skip elsewhere" >&2
 fi
+
+# The other real components the tests start themselves, on free loopback
+# ports: Knot DNS (DNS tests), Dovecot (the IMAP bounce reader), GnuPG (gpg
+# --verify of our signatures) from Debian's packages, and mailpit (the SMTP
+# server with an HTTP API), built from its Go module.
+debian_install() { # command package...
+  local cmd=$1; shift
+  if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$cmd" ]; then
+    echo "$cmd is not installed: installing $* from Debian's packages ..."
+    export DEBIAN_FRONTEND=noninteractive
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    [ -n "${apt_updated:-}" ] || { $sudo apt-get update -qq; apt_updated=1; }
+    # --no-install-recommends: the tests need the binaries, not a running service.
+    $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null || echo "warning: could not install $*" >&2
+  fi
+}
+"$(dirname "$0")/knot.sh" || true
+debian_install dovecot dovecot-imapd
+debian_install gpg gpg
+"$(dirname "$0")/mailpit.sh" >/dev/null || echo "warning: mailpit could not be built; the mail tests will fail in CI and skip elsewhere" >&2

@@ -51,7 +51,7 @@ func commands() []command {
 		{"ingest", "read threat-data files into events", cmdIngest},
 		{"events", "list stored events", cmdEvents},
 		{"lookup", "what tocsin knows of an IP, a CIDR, an AS number or a domain", cmdLookup},
-		{"constituents", "the constituency: import ripe|FILE, list, show, add, remove", cmdConstituents},
+		{"constituents", "the constituency: import ripe|FILE, list, show, add, remove, challenge, verify, request-confirmation, confirm, refresh-security-txt", cmdConstituents},
 		{"notify", "notify owners of their events (notify run|list|show|keygen)", cmdNotify},
 		{"report", "an organisation's monthly report (report monthly --org ID --month YYYY-MM)", cmdReport},
 		{"quarantine", "list rows that could not be parsed (quarantine list)", cmdQuarantine},

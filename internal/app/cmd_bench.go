@@ -25,8 +25,11 @@ import (
 )
 
 func cmdBench(ctx context.Context, env *Env, args []string) int {
+	if len(args) > 0 && args[0] == "notify" {
+		return benchNotify(ctx, env, args[1:])
+	}
 	if len(args) == 0 || args[0] != "ingest" {
-		fmt.Fprintln(env.Stderr, "Usage: tocsin bench ingest [--rows N] [--shared DIR] [--postgres URL]")
+		fmt.Fprintln(env.Stderr, "Usage: tocsin bench ingest [--rows N] [--shared DIR] [--postgres URL]\n       tocsin bench notify [--events N] [--orgs N] [--shared DIR] [--mailpit BIN]")
 		return exitUsage
 	}
 	fs, _ := newFlags(env, "bench ingest", "",

@@ -36,7 +36,8 @@ const constituentsUsage = `Usage:
   tocsin constituents challenge [--json] ORG-ID DOMAIN
   tocsin constituents verify [--resolver ADDR] ORG-ID DOMAIN
   tocsin constituents request-confirmation [--base-url URL] [--from ADDR] ORG-ID PREFIX|ASN
-  tocsin constituents confirm TOKEN|URL`
+  tocsin constituents confirm TOKEN|URL
+  tocsin constituents refresh-security-txt [--all] [--concurrency N] [--timeout D] [-v] [DOMAIN...]`
 
 func cmdConstituents(ctx context.Context, env *Env, args []string) int {
 	if len(args) == 0 {
@@ -65,6 +66,8 @@ func cmdConstituents(ctx context.Context, env *Env, args []string) int {
 		return constituentsRequestConfirmation(ctx, env, args[1:])
 	case "confirm":
 		return constituentsConfirm(ctx, env, args[1:])
+	case "refresh-security-txt":
+		return RefreshSecurityTxt(ctx, env, args[1:])
 	}
 	fmt.Fprintf(env.Stderr, "tocsin constituents: unknown subcommand %q\n%s\n", args[0], constituentsUsage)
 	return exitUsage

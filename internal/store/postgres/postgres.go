@@ -812,7 +812,10 @@ func (s *Store) Events(ctx context.Context, f store.Filter) iter.Seq2[*store.Eve
 			w.add("src_ip", "=", f.IP)
 		}
 		if f.Org != "" {
+			// As in store/sqlite: the partial index needs the planner to
+			// see "org <> ''".
 			w.add("org", "=", f.Org)
+			w.conds = append(w.conds, "org <> ''")
 		}
 		if !f.Since.IsZero() {
 			w.add("last_seen", ">=", f.Since.Unix())

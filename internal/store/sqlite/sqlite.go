@@ -650,7 +650,9 @@ func (s *Store) Events(ctx context.Context, f store.Filter) iter.Seq2[*store.Eve
 		where, args = append(where, "e.src_ip = ?"), append(args, f.IP)
 	}
 	if f.Org != "" {
-		where, args = append(where, "e.org = ?"), append(args, f.Org)
+		// "org <> ''" lets SQLite use the partial index events_org: a bound
+		// parameter alone does not prove the row is in it.
+		where, args = append(where, "e.org = ? AND e.org <> ''"), append(args, f.Org)
 	}
 	if !f.Since.IsZero() {
 		where, args = append(where, "e.last_seen >= ?"), append(args, f.Since.Unix())
