@@ -10,6 +10,17 @@
 // notification and never renders one twice; the same message (same
 // Message-ID) is sent after a restart. Events wait (they are not marked)
 // while their digest is not due or their recipient's budget is spent.
+//
+// # Runs that overlap
+//
+// Two runs may share a log (two processes, or a run that outlasts the
+// interval between runs). Each notification is delivered once, whichever
+// run delivers it: a run claims a notification in the log before sending
+// it, and records what the server answered even when it is stopped
+// meanwhile. Planning is not shared: a run reads the memory when it
+// starts, so two runs that both plan before either has queued notify the
+// same events twice, once each (never more). Until the log offers a way
+// to serialise planning, do not start a run while another is planning.
 package notify
 
 import (
@@ -18,8 +29,10 @@ import (
 	"hash/fnv"
 	"iter"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tocsin/tocsin/internal/config"
@@ -103,16 +116,32 @@ type memKey struct {
 
 // run is the state of one Run.
 type run struct {
-	n       *Notifier
-	opt     Options
-	now     time.Time
-	mem     map[memKey]time.Time
-	flags   map[string]store.ContactFlag
-	sentDay map[string]int // messages per recipient today
-	rcpts   map[string]bool
-	sum     Summary
-	batch   []*pending
-	bases   map[int64]*event.Base
+	n         *Notifier
+	opt       Options
+	now       time.Time
+	started   time.Time // on the clock, for how long the run has taken
+	workers   int
+	batchSize int
+	log       *slog.Logger
+	mem       map[memKey]time.Time
+	sentDay   map[string]int // messages per recipient today
+	rcpts     map[string]bool
+	batch     []*pending
+	bases     map[int64]*event.Base
+	built     int              // notifications planned
+	planned   map[string]tally // what planning counted of each organisation that got a notification
+
+	mu       sync.Mutex // guards what the workers sending write:
+	sum      Summary
+	flags    map[string]store.ContactFlag
+	rerouted map[string]bool // organisations whose recipient was refused in this pass
+}
+
+// tally is what planning counts of an organisation's events.
+type tally struct{ muted, deferred, suppressed, unowned int }
+
+func (r *run) tally() tally {
+	return tally{r.sum.Muted, r.sum.Deferred, r.sum.Suppressed, r.sum.Unowned}
 }
 
 // pending is a notification planned and not yet queued: its group of
@@ -133,16 +162,17 @@ func (n *Notifier) Run(ctx context.Context, opt Options) (Summary, error) {
 	if opt.Now.IsZero() {
 		opt.Now = time.Now()
 	}
-	if n.Workers <= 0 {
-		n.Workers = 4
+	r := &run{n: n, opt: opt, now: opt.Now.UTC(), started: time.Now(), workers: n.Workers, batchSize: n.BatchSize, log: n.Logger,
+		rcpts: map[string]bool{}, bases: map[int64]*event.Base{}, planned: map[string]tally{}, rerouted: map[string]bool{}}
+	if r.workers <= 0 {
+		r.workers = 4
 	}
-	if n.BatchSize <= 0 {
-		n.BatchSize = 256
+	if r.batchSize <= 0 {
+		r.batchSize = 256
 	}
-	if n.Logger == nil {
-		n.Logger = slog.New(slog.DiscardHandler)
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
 	}
-	r := &run{n: n, opt: opt, now: opt.Now.UTC(), rcpts: map[string]bool{}, bases: map[int64]*event.Base{}}
 	if err := r.load(ctx); err != nil {
 		return r.sum, err
 	}
@@ -153,12 +183,13 @@ func (n *Notifier) Run(ctx context.Context, opt Options) (Summary, error) {
 			return r.sum, err
 		}
 	}
-	// A bounce moves the events to the next contact: plan again while
-	// delivery flags new bouncing recipients (each pass flags at least
-	// one, and chains are short).
-	for pass := 0; pass < 4; pass++ {
-		bouncing := len(r.flags)
-		if err := r.plan(ctx); err != nil {
+	// A refused recipient moves its organisation's events to the next
+	// contact: plan those organisations again (each pass flags at least
+	// one recipient, and chains are short).
+	orgs := n.Dir.OrgIDs()
+	for pass := 0; pass < 4 && len(orgs) > 0; pass++ {
+		clear(r.rerouted)
+		if err := r.plan(ctx, orgs); err != nil {
 			return r.sum, err
 		}
 		if opt.DryRun {
@@ -167,12 +198,7 @@ func (n *Notifier) Run(ctx context.Context, opt Options) (Summary, error) {
 		if err := r.deliver(ctx); err != nil {
 			return r.sum, err
 		}
-		if err := r.loadFlags(ctx); err != nil {
-			return r.sum, err
-		}
-		if len(r.flags) == bouncing {
-			break
-		}
+		orgs = slices.Sorted(maps.Keys(r.rerouted))
 	}
 	r.sum.Recipients = len(r.rcpts)
 	return r.sum, nil
@@ -228,13 +254,15 @@ type group struct {
 }
 
 // plan walks the organisations, groups their events and builds the
-// messages that are due.
-func (r *run) plan(ctx context.Context) error {
+// messages that are due. An organisation planned again (after its
+// recipient was refused) is counted in the Summary as this pass found it.
+func (r *run) plan(ctx context.Context, orgs []string) error {
 	since := r.now.Add(-r.n.Config.Lookback)
-	for _, id := range r.n.Dir.OrgIDs() {
+	for _, id := range orgs {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		before, built := r.tally(), r.built
 		org := r.n.Dir.Org(id)
 		groups := map[string]*group{}
 		var order []string
@@ -244,7 +272,7 @@ func (r *run) plan(ctx context.Context) error {
 			}
 			ev, err := r.decode(se)
 			if err != nil {
-				r.n.Logger.Warn("skip an event that does not decode", "event", se.ID, "err", err)
+				r.log.Warn("skip an event that does not decode", "event", se.ID, "err", err)
 				continue
 			}
 			s := Subject{Event: ev, Org: org}
@@ -282,6 +310,17 @@ func (r *run) plan(ctx context.Context) error {
 			if err := r.build(ctx, org, id, groups[gk]); err != nil {
 				return err
 			}
+		}
+		now := r.tally()
+		prev, again := r.planned[id]
+		if again {
+			r.sum.Muted -= prev.muted
+			r.sum.Deferred -= prev.deferred
+			r.sum.Suppressed -= prev.suppressed
+			r.sum.Unowned -= prev.unowned
+		}
+		if again || r.built > built {
+			r.planned[id] = tally{now.muted - before.muted, now.deferred - before.deferred, now.suppressed - before.suppressed, now.unowned - before.unowned}
 		}
 	}
 	return r.flush(ctx)
@@ -390,7 +429,8 @@ func (r *run) build(ctx context.Context, org *constituency.Org, orgID string, g 
 		r.mem[memKey{m.Recipient, m.Key}] = m.At
 	}
 	r.batch = append(r.batch, p)
-	if len(r.batch) >= r.n.BatchSize {
+	r.built++
+	if len(r.batch) >= r.batchSize {
 		return r.flush(ctx)
 	}
 	return nil

@@ -41,7 +41,7 @@ func (r *run) flush(ctx context.Context) error {
 		if errs[i] != nil {
 			// A message that cannot be built is a bug or a broken
 			// template: the others go on, its events stay unmarked.
-			r.n.Logger.Error("cannot build a notification", "org", p.orgID, "recipient", p.n.Recipient, "err", errs[i])
+			r.log.Error("cannot build a notification", "org", p.orgID, "recipient", p.n.Recipient, "err", errs[i])
 			r.sum.Failed++
 			continue
 		}
@@ -71,7 +71,7 @@ func (r *run) flush(ctx context.Context) error {
 func (r *run) parallel(n int, f func(i int)) {
 	var wg sync.WaitGroup
 	next := make(chan int)
-	for range min(r.n.Workers, n) {
+	for range min(r.workers, n) {
 		wg.Go(func() {
 			for i := range next {
 				f(i)
@@ -148,7 +148,7 @@ func (r *run) seal(msg *mail.Message, key string) ([]byte, error) {
 		if err != nil {
 			// The registry holds a key that does not work: sending
 			// it signed in clear beats not sending it.
-			r.n.Logger.Warn("the contact's OpenPGP key is unusable; sending unencrypted", "recipient", msg.To[0].Email, "err", err)
+			r.log.Warn("the contact's OpenPGP key is unusable; sending unencrypted", "recipient", msg.To[0].Email, "err", err)
 			break
 		}
 		b, err := s.SignEncrypt(msg, pk)
@@ -189,7 +189,7 @@ func (r *run) deliver(ctx context.Context) error {
 			return fmt.Errorf("read due notifications: %w", err)
 		}
 		due = append(due, n)
-		if len(due) >= r.n.BatchSize {
+		if len(due) >= r.batchSize {
 			if err := flush(); err != nil {
 				return err
 			}
@@ -201,11 +201,10 @@ func (r *run) deliver(ctx context.Context) error {
 // sendAll sends ns on the workers and records each outcome.
 func (r *run) sendAll(ctx context.Context, ns []*store.Notification) error {
 	errs := make([]error, len(ns))
-	var mu sync.Mutex
 	r.parallel(len(ns), func(i int) {
 		outcome, err := r.attempt(ctx, ns[i])
 		errs[i] = err
-		mu.Lock()
+		r.mu.Lock()
 		switch outcome {
 		case store.NotifySent:
 			r.sum.Sent++
@@ -214,20 +213,51 @@ func (r *run) sendAll(ctx context.Context, ns []*store.Notification) error {
 		case store.NotifyFailed:
 			r.sum.Failed++
 		}
-		mu.Unlock()
+		r.mu.Unlock()
 	})
 	return errors.Join(errs...)
 }
 
+// claimFor is how long a run holds a notification while it sends it:
+// another run delivering at the same time leaves it alone, and takes it up
+// after that should this run have died in the middle.
+const claimFor = 15 * time.Minute
+
 // attempt sends n once and records the outcome in the log. The error is
 // the log's; a delivery failure is an outcome, not an error.
+//
+// The log has no "sending" status, so a run claims a notification by
+// moving it between queued and deferred (whichever it is not) with its
+// NextAttempt past the send: the update fails for another run that read
+// it in its former status, and that run skips it. A run stopped during
+// the send gives it back as it was; one that dies leaves it due when the
+// claim runs out.
 func (r *run) attempt(ctx context.Context, n *store.Notification) (string, error) {
 	cfg := r.n.Config
+	from, due := n.Status, n.NextAttempt
+	claimed := store.NotifyDeferred
+	if from == store.NotifyDeferred {
+		claimed = store.NotifyQueued
+	}
+	n.Status, n.NextAttempt, n.UpdatedAt = claimed, r.now.Add(time.Since(r.started)+claimFor), r.now
+	if err := r.n.Log.UpdateNotification(ctx, n, from); err != nil {
+		if errors.Is(err, store.ErrNotifyState) {
+			return "", nil // another run is sending it or has sent it
+		}
+		return "", fmt.Errorf("claim %s for sending: %w", n.Ident, err)
+	}
 	err := r.n.Sender.Send(ctx, mail.Envelope{From: cfg.Sender.Email, To: []string{n.Recipient}, Ident: n.Ident}, n.Message)
-	if ctx.Err() != nil {
+	// What the server answered is recorded even when ctx has ended
+	// meanwhile: a message it accepted must not be sent again.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err != nil && ctx.Err() != nil {
+		n.Status, n.NextAttempt = from, due
+		if uerr := r.n.Log.UpdateNotification(wctx, n, claimed); uerr != nil {
+			r.log.Warn("a notification interrupted while sending stays claimed", "id", n.Ident, "until", n.NextAttempt, "err", uerr)
+		}
 		return "", ctx.Err()
 	}
-	from := n.Status
 	n.Attempts++
 	n.UpdatedAt = r.now
 	switch {
@@ -239,21 +269,23 @@ func (r *run) attempt(ctx context.Context, n *store.Notification) (string, error
 	default:
 		n.Status, n.LastError = store.NotifyFailed, err.Error()
 	}
-	if err := r.n.Log.UpdateNotification(ctx, n, from); err != nil {
-		if errors.Is(err, store.ErrNotifyState) {
-			// Another process delivered it meanwhile.
-			return "", nil
-		}
+	if err := r.n.Log.UpdateNotification(wctx, n, claimed); err != nil {
 		return "", fmt.Errorf("record the delivery of %s: %w", n.Ident, err)
 	}
 	if err != nil {
-		r.n.Logger.Warn("delivery failed", "id", n.Ident, "recipient", n.Recipient, "status", n.Status, "err", err)
+		r.log.Warn("delivery failed", "id", n.Ident, "recipient", n.Recipient, "status", n.Status, "err", err)
 	}
 	if n.Status == store.NotifyFailed && recipientRefused(err) {
 		f := store.ContactFlag{Email: n.Recipient, Flag: store.ContactBouncing, Detail: err.Error(), At: r.now}
-		if err := r.n.Log.SetContactFlag(ctx, f); err != nil {
+		if err := r.n.Log.SetContactFlag(wctx, f); err != nil {
 			return n.Status, fmt.Errorf("flag %s as bouncing: %w", n.Recipient, err)
 		}
+		r.mu.Lock()
+		r.flags[strings.ToLower(f.Email)] = f
+		if n.Org != "" {
+			r.rerouted[n.Org] = true
+		}
+		r.mu.Unlock()
 	}
 	return n.Status, nil
 }
