@@ -21,7 +21,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -100,7 +99,7 @@ func build() (string, error) {
 	defer os.RemoveAll(work)
 	gocmd, err := exec.LookPath("go")
 	if err != nil {
-		gocmd = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return "", fmt.Errorf("build mailpit: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
