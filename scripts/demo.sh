@@ -15,6 +15,10 @@ ss="$feeds/intelmq/parsers@d624988/shadowserver/testdata"
 
 run() { echo; echo "\$ $*"; "$@"; }
 
+# The demo's configuration: the notifier's sender, routes and a mute.
+export TOCSIN_CONFIG=${TOCSIN_CONFIG:-testdata/demo/tocsin.yaml}
+data=${TOCSIN_DATA_DIR:-./tocsin-data}
+
 # Every Shadowserver sample but phish_url.csv, a report type Shadowserver
 # has retired (tocsin says so and refuses it: try it).
 samples=$(ls "$ss"/*.csv | grep -v '/phish_url\.csv$')
@@ -44,5 +48,19 @@ run "$bin" events --json --limit 1 --type infected-system
 run "$bin" quarantine list --limit 10
 run "$bin" events --org example-isp --limit 5
 run "$bin" lookup 198.123.245.134 113.160.0.1 8.8.8.8 AS64500 www.hospital.example
+
+echo; echo "# Notify the owners: the CSIRT's signing key, what would be sent, then the real run."
+echo "# No SMTP server is configured, so the signed messages go to $data/outbox."
+[ -f "$data/notify/signing-key.asc" ] || run "$bin" notify keygen >/dev/null
+run "$bin" notify run --dry-run
+run "$bin" notify run
+run "$bin" notify list
+first=$(ls "$data"/outbox/*.eml 2>/dev/null | head -1)
+if [ -n "$first" ]; then
+  echo; echo "\$ head -40 $first"; head -40 "$first"
+fi
+echo; echo "# A second run sends nothing: the notification log remembers."
+run "$bin" notify run
+run "$bin" report monthly --org example-isp --month 2022-01 --out "$data/example-isp-2022-01.csv"
 echo
-echo "Everything is in ./tocsin-data (tocsin.db and raw/). Try: $bin events --help"
+echo "Everything is in $data (tocsin.db, raw/, outbox/). Try: $bin notify show ID, $bin events --help"

@@ -660,8 +660,10 @@ func (s *Store) Events(ctx context.Context, f store.Filter) iter.Seq2[*store.Eve
 	if f.AfterID > 0 {
 		where, args = append(where, "e.id > ?"), append(args, f.AfterID)
 	}
-	q := `SELECT e.id, p.feed, p.type, e.dkey, e.count, e.first_seen, e.last_seen, e.report_id, e.line, e.doc, r.base
-		FROM events e JOIN parts p ON p.id = e.part JOIN reports r ON r.id = e.report_id`
+	// A report's base is read once per report, not with every row: it is
+	// the same for all of the report's events and often larger than them.
+	q := `SELECT e.id, p.feed, p.type, e.dkey, e.count, e.first_seen, e.last_seen, e.report_id, e.line, e.doc
+		FROM events e JOIN parts p ON p.id = e.part`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -677,13 +679,26 @@ func (s *Store) Events(ctx context.Context, f store.Filter) iter.Seq2[*store.Eve
 			return
 		}
 		defer rows.Close()
+		bases := map[int64][]byte{}
 		for rows.Next() {
 			var e store.Event
 			var first, last, key int64
-			if err := rows.Scan(&e.ID, &e.Feed, &e.Type, &key, &e.Count, &first, &last, &e.ReportID, &e.Line, &e.Doc, &e.Base); err != nil {
+			if err := rows.Scan(&e.ID, &e.Feed, &e.Type, &key, &e.Count, &first, &last, &e.ReportID, &e.Line, &e.Doc); err != nil {
 				yield(nil, err)
 				return
 			}
+			base, ok := bases[e.ReportID]
+			if !ok {
+				if len(bases) >= 4096 {
+					clear(bases)
+				}
+				if err := s.db.QueryRowContext(ctx, `SELECT base FROM reports WHERE id = ?`, e.ReportID).Scan(&base); err != nil {
+					yield(nil, fmt.Errorf("read the base of report %d: %w", e.ReportID, err))
+					return
+				}
+				bases[e.ReportID] = base
+			}
+			e.Base = base
 			e.Key = uint64(key)
 			e.FirstSeen, e.LastSeen = time.Unix(first, 0).UTC(), time.Unix(last, 0).UTC()
 			if !yield(&e, nil) {
