@@ -50,6 +50,8 @@ type Field struct {
 	set func(e *Event, s string) error
 	// get returns the value in its JSON form and whether it is present.
 	get func(e *Event) (any, bool)
+	// appendText appends the value as text (GetString's form), if present.
+	appendText func(e *Event, dst []byte) ([]byte, bool)
 	// appendJSON appends the value as JSON, if present.
 	appendJSON func(e *Event, dst []byte) ([]byte, bool)
 	// appendBin appends the value in the binary encoding, if present.
@@ -487,6 +489,10 @@ func textField(name string, kind Kind, p func(*Event) *string) *Field {
 			return nil
 		},
 		get: func(e *Event) (any, bool) { v := *p(e); return v, v != "" },
+		appendText: func(e *Event, dst []byte) ([]byte, bool) {
+			v := *p(e)
+			return append(dst, v...), v != ""
+		},
 		appendJSON: func(e *Event, dst []byte) ([]byte, bool) {
 			v := *p(e)
 			if v == "" {
@@ -521,6 +527,13 @@ func ipField(name string, p func(*Event) *netip.Addr) *Field {
 			return nil
 		},
 		get: func(e *Event) (any, bool) { a := *p(e); return a.String(), a.IsValid() },
+		appendText: func(e *Event, dst []byte) ([]byte, bool) {
+			a := *p(e)
+			if !a.IsValid() {
+				return dst, false
+			}
+			return a.AppendTo(dst), true
+		},
 		appendJSON: func(e *Event, dst []byte) ([]byte, bool) {
 			a := *p(e)
 			if !a.IsValid() {
@@ -557,6 +570,13 @@ func networkField(name string, p func(*Event) *netip.Prefix) *Field {
 			return nil
 		},
 		get: func(e *Event) (any, bool) { n := *p(e); return n.String(), n.IsValid() },
+		appendText: func(e *Event, dst []byte) ([]byte, bool) {
+			n := *p(e)
+			if !n.IsValid() {
+				return dst, false
+			}
+			return n.AppendTo(dst), true
+		},
 		appendJSON: func(e *Event, dst []byte) ([]byte, bool) {
 			n := *p(e)
 			if !n.IsValid() {
@@ -604,6 +624,13 @@ func timeField(name string, p func(*Event) *time.Time) *Field {
 			return nil
 		},
 		get: func(e *Event) (any, bool) { t := *p(e); return FormatTime(t), !t.IsZero() },
+		appendText: func(e *Event, dst []byte) ([]byte, bool) {
+			t := *p(e)
+			if t.IsZero() {
+				return dst, false
+			}
+			return AppendTime(dst, t), true
+		},
 		appendJSON: func(e *Event, dst []byte) ([]byte, bool) {
 			t := *p(e)
 			if t.IsZero() {
@@ -663,6 +690,13 @@ func intField[T integer](name string, lo, hi int64, p func(*Event) *Opt[T]) *Fie
 			return nil
 		},
 		get: func(e *Event) (any, bool) { v := *p(e); return int64(v.V), v.Set },
+		appendText: func(e *Event, dst []byte) ([]byte, bool) {
+			v := *p(e)
+			if !v.Set {
+				return dst, false
+			}
+			return strconv.AppendInt(dst, int64(v.V), 10), true
+		},
 		appendJSON: func(e *Event, dst []byte) ([]byte, bool) {
 			v := *p(e)
 			if !v.Set {
@@ -701,6 +735,13 @@ func asnField(name string, p func(*Event) *uint32) *Field {
 			return nil
 		},
 		get: func(e *Event) (any, bool) { v := *p(e); return int64(v), v != 0 },
+		appendText: func(e *Event, dst []byte) ([]byte, bool) {
+			v := *p(e)
+			if v == 0 {
+				return dst, false
+			}
+			return strconv.AppendUint(dst, uint64(v), 10), true
+		},
 		appendJSON: func(e *Event, dst []byte) ([]byte, bool) {
 			v := *p(e)
 			if v == 0 {
@@ -774,6 +815,13 @@ func floatField(name string, lo, hi float64, p func(*Event) *Opt[float64]) *Fiel
 			return nil
 		},
 		get: func(e *Event) (any, bool) { v := *p(e); return v.V, v.Set },
+		appendText: func(e *Event, dst []byte) ([]byte, bool) {
+			v := *p(e)
+			if !v.Set {
+				return dst, false
+			}
+			return strconv.AppendFloat(dst, v.V, 'f', -1, 64), true
+		},
 		appendJSON: func(e *Event, dst []byte) ([]byte, bool) {
 			v := *p(e)
 			if !v.Set {
@@ -814,6 +862,13 @@ func boolField(name string, p func(*Event) *Opt[bool]) *Field {
 			return nil
 		},
 		get: func(e *Event) (any, bool) { v := *p(e); return v.V, v.Set },
+		appendText: func(e *Event, dst []byte) ([]byte, bool) {
+			v := *p(e)
+			if !v.Set {
+				return dst, false
+			}
+			return strconv.AppendBool(dst, v.V), true
+		},
 		appendJSON: func(e *Event, dst []byte) ([]byte, bool) {
 			v := *p(e)
 			if !v.Set {
@@ -853,6 +908,12 @@ func rawField() *Field {
 			return nil
 		},
 		get: func(e *Event) (any, bool) { return base64.StdEncoding.EncodeToString(e.Raw), len(e.Raw) > 0 },
+		appendText: func(e *Event, dst []byte) ([]byte, bool) {
+			if len(e.Raw) == 0 {
+				return dst, false
+			}
+			return base64.StdEncoding.AppendEncode(dst, e.Raw), true
+		},
 		appendJSON: func(e *Event, dst []byte) ([]byte, bool) {
 			if len(e.Raw) == 0 {
 				return dst, false
@@ -988,3 +1049,10 @@ func (f *Field) Set(e *Event, s string) error {
 // whether it is set. It does not allocate; the ingest pipeline hashes
 // deduplication keys with it.
 func (f *Field) AppendValue(e *Event, dst []byte) ([]byte, bool) { return f.appendJSON(e, dst) }
+
+// AppendText appends the field's value of e as text, in the form
+// Event.GetString returns it (the JSON form without quotes), and reports
+// whether it is set; when it is not, dst comes back unchanged. It does not
+// allocate beyond growing dst: writers that resolve their columns to
+// fields once call it per cell.
+func (f *Field) AppendText(e *Event, dst []byte) ([]byte, bool) { return f.appendText(e, dst) }
