@@ -131,7 +131,9 @@ type run struct {
 	built     int              // notifications planned
 	planned   map[string]tally // what planning counted of each organisation that got a notification
 
-	mu       sync.Mutex // guards what the workers sending write:
+	// mu guards what the sending workers write; planning, which never
+	// runs while they do, reads it without.
+	mu       sync.Mutex
 	sum      Summary
 	flags    map[string]store.ContactFlag
 	rerouted map[string]bool // organisations whose recipient was refused in this pass
