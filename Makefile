@@ -36,8 +36,9 @@ lint:
 
 # Figures from real data; BENCHMARKS.md keeps the latest. Needs ../shared/data.
 bench: build services
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/parse/... ./internal/event/... ./internal/ingest/... ./internal/enrich/... ./internal/constituency/...
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/parse/... ./internal/event/... ./internal/ingest/... ./internal/enrich/... ./internal/constituency/... ./internal/notify/... ./internal/mail/...
 	./$(BIN) bench ingest --rows 1000000 --shared $(SHARED)
+	./$(BIN) bench notify --events 1000000 --orgs 10000 --shared $(SHARED)
 
 # A minute of fuzzing for every Fuzz test.
 fuzz:
