@@ -163,21 +163,28 @@ func (a *App) notifier(ctx context.Context, dryRun bool) (*notify.Notifier, func
 	default:
 		return nil, nil, fmt.Errorf("signing key: %w", err)
 	}
-	closeFn := func() {}
-	if cfg.SMTP.Addr != "" {
-		c, err := smtp.New(smtp.Config{
-			Addr: cfg.SMTP.Addr, TLS: cfg.SMTP.TLS, Username: cfg.SMTP.Username,
-			Password: cfg.SMTP.Password.Reveal(), MaxConns: cfg.SMTP.Connections,
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("notify.smtp: %w", err)
-		}
-		n.Sender = c
-		closeFn = func() { c.Close() }
-	} else {
-		n.Sender = mail.Outbox{Dir: a.outboxDir()}
+	sender, closeFn, err := a.mailSender()
+	if err != nil {
+		return nil, nil, err
 	}
+	n.Sender = sender
 	return n, closeFn, nil
+}
+
+// mailSender is the configured way out: the SMTP server, else the outbox.
+func (a *App) mailSender() (mail.Sender, func(), error) {
+	cfg := a.Config.Notify
+	if cfg.SMTP.Addr == "" {
+		return mail.Outbox{Dir: a.outboxDir()}, func() {}, nil
+	}
+	c, err := smtp.New(smtp.Config{
+		Addr: cfg.SMTP.Addr, TLS: cfg.SMTP.TLS, Username: cfg.SMTP.Username,
+		Password: cfg.SMTP.Password.Reveal(), MaxConns: cfg.SMTP.Connections,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("notify.smtp: %w", err)
+	}
+	return c, func() { c.Close() }, nil
 }
 
 func notifyRun(ctx context.Context, env *Env, args []string) int {

@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
+	"github.com/tocsin/tocsin/internal/config"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -161,6 +163,9 @@ func constituentsVerify(ctx context.Context, env *Env, args []string) int {
 		return code
 	}
 	defer a.Close()
+	if *resolver == "" {
+		*resolver = a.Config.Proof.Resolver
+	}
 	fail := func(err error) int {
 		fmt.Fprintf(env.Stderr, "tocsin constituents verify: %v\n", err)
 		return exitFail
@@ -204,7 +209,7 @@ func constituentsRequestConfirmation(ctx context.Context, env *Env, args []strin
 			"confirm LINK') confirms it. The mail goes to the outbox, DATA_DIR/outbox.")
 	baseURL := fs.String("base-url", "", "`URL` the links point under, <URL>/confirm/<token> (else $"+envBaseURL+")")
 	from := fs.String("from", "", "sender `address` (else $"+envMailFrom+", else noreply@ the base URL's host)")
-	valid := fs.Duration("valid", defaultLinkValidity, "how long the link works")
+	valid := fs.Duration("valid", defaultLinkValidity, "how long the link works (else proof.link_validity)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -214,15 +219,31 @@ func constituentsRequestConfirmation(ctx context.Context, env *Env, args []strin
 		fs.Usage()
 		return exitUsage
 	}
+	validSet := false
+	fs.Visit(func(f *flag.Flag) { validSet = validSet || f.Name == "valid" })
 	if *baseURL == "" {
 		*baseURL = env.Getenv(envBaseURL)
 	}
 	if *from == "" {
 		*from = env.Getenv(envMailFrom)
 	}
+	a, reg, code := openRegistry(ctx, env, g)
+	if a == nil {
+		return code
+	}
+	defer a.Close()
+	if *baseURL == "" {
+		*baseURL = a.Config.Proof.BaseURL
+	}
+	if *from == "" && a.Config.Notify.Sender.Email != config.DefaultSenderEmail {
+		*from = a.Config.Notify.Sender.Email
+	}
+	if !validSet {
+		*valid = a.Config.Proof.LinkValidity
+	}
 	u, err := url.Parse(*baseURL)
 	if *baseURL == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		fmt.Fprintf(env.Stderr, "tocsin constituents request-confirmation: --base-url (or $%s) must be the absolute http(s) URL where tocsin's web server answers, such as https://cert.example/tocsin\n", envBaseURL)
+		fmt.Fprintf(env.Stderr, "tocsin constituents request-confirmation: --base-url (or $%s, or proof.base_url in the config) must be the absolute http(s) URL where tocsin's web server answers, such as https://cert.example/tocsin\n", envBaseURL)
 		return exitUsage
 	}
 	if *from == "" {
@@ -232,11 +253,6 @@ func constituentsRequestConfirmation(ctx context.Context, env *Env, args []strin
 		fmt.Fprintln(env.Stderr, "tocsin constituents request-confirmation: --valid must be positive")
 		return exitUsage
 	}
-	a, reg, code := openRegistry(ctx, env, g)
-	if a == nil {
-		return code
-	}
-	defer a.Close()
 	fail := func(err error) int {
 		fmt.Fprintf(env.Stderr, "tocsin constituents request-confirmation: %v\n", err)
 		return exitFail
@@ -270,10 +286,17 @@ func constituentsRequestConfirmation(ctx context.Context, env *Env, args []strin
 		return fail(err)
 	}
 	m := proof.Mail{From: *from, To: abuse.Emails, Org: *o, Link: link, URL: proof.LinkURL(*baseURL, tok), Holder: abuse.Holder, Date: now}
-	// Until the notify configuration names a sender, mail goes to the outbox.
-	var out mail.Sender = mail.Outbox{Dir: filepath.Join(a.DataDir, "outbox")}
+	// The configured way out: the SMTP server, else the outbox.
+	out, closeOut, err := a.mailSender()
+	if err != nil {
+		return fail(err)
+	}
+	defer closeOut()
 	ident := "confirm-" + now.UTC().Format("20060102-150405") + "-" + randHex(4)
-	file := filepath.Join(a.DataDir, "outbox", ident+".eml")
+	file := filepath.Join(a.outboxDir(), ident+".eml")
+	if a.Config.Notify.SMTP.Addr != "" {
+		file = "sent via " + a.Config.Notify.SMTP.Addr
+	}
 	if err := out.Send(ctx, mail.Envelope{From: *from, To: abuse.Emails, Ident: ident}, m.Bytes()); err != nil {
 		return fail(err)
 	}

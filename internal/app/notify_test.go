@@ -344,3 +344,65 @@ func decodeBase64(t *testing.T, b []byte) []byte {
 	}
 	return out
 }
+
+// TestMonthlyReport: an organisation that asked for it gets last month's
+// report by mail on the first run of the month, once; the report command
+// prints the same rows.
+func TestMonthlyReport(t *testing.T) {
+	data := t.TempDir()
+	dir := t.TempDir()
+	cons := filepath.Join(dir, "c.yaml")
+	os.WriteFile(cons, []byte(`organisations:
+  - id: energy
+    name: Example Energi AB
+    languages: [sv]
+    contacts: [{email: cert@energi.example}]
+    assets: [192.0.2.0/24]
+    notify: {monthly: true}
+`), 0o644)
+	cfg := filepath.Join(dir, "tocsin.yaml")
+	os.WriteFile(cfg, []byte("notify:\n  sender: {name: CERT-XX, email: cert@cert.example}\nfeeds:\n  - name: partner\n    format: list\n    classification: {type: infected-system}\n"), 0o644)
+	list := filepath.Join(dir, "infected.txt")
+	os.WriteFile(list, []byte("192.0.2.7\n192.0.2.8\n"), 0o644)
+	for _, args := range [][]string{
+		{"constituents", "import", cons},
+		{"notify", "keygen", "--config", cfg},
+		{"ingest", "--config", cfg, "--feed", "partner", list},
+	} {
+		if r := run(t, data, nil, args...); r.code != 0 {
+			t.Fatalf("%v: %d %s", args, r.code, r.stderr)
+		}
+	}
+	// The events are from now; the report of this month goes out on the
+	// first of the next.
+	now := time.Now().UTC()
+	next := time.Date(now.Year(), now.Month(), 1, 6, 0, 0, 0, time.UTC).AddDate(0, 1, 0)
+	month := now.Format("2006-01")
+	rep := run(t, data, nil, "report", "monthly", "--org", "energy", "--month", month)
+	if rep.code != 0 || !strings.Contains(rep.stdout, "infected,infected-system,192.0.2.7,") || !strings.Contains(rep.stderr, "Infected systems (IP and malware): 2") {
+		t.Fatalf("report monthly: %d\n%s%s", rep.code, rep.stdout, rep.stderr)
+	}
+	for i, want := range []int{2, 0} { // the events and the report, then nothing
+		r := run(t, data, nil, "notify", "run", "--config", cfg, "--json", "--now", next.Format(time.RFC3339))
+		var s runSummary
+		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &s) != nil || s.Messages != want {
+			t.Fatalf("run %d: %d %s %s, want %d messages", i, r.code, r.stdout, r.stderr, want)
+		}
+	}
+	l := run(t, data, nil, "notify", "list", "--json")
+	if !strings.Contains(l.stdout, `"kind":"monthly"`) || !strings.Contains(l.stdout, `"route":"monthly"`) {
+		t.Fatalf("no monthly report in the log: %s", l.stdout)
+	}
+	var id string
+	for _, line := range strings.Split(strings.TrimSpace(l.stdout), "\n") {
+		var m map[string]any
+		json.Unmarshal([]byte(line), &m)
+		if m["kind"] == "monthly" {
+			id, _ = m["id"].(string)
+		}
+	}
+	msg := run(t, data, nil, "notify", "show", id).stdout
+	if !strings.Contains(msg, "Monthly report for Example Energi AB") || !strings.Contains(msg, "-"+month+".csv") {
+		t.Errorf("the monthly message:\n%.2000s", msg)
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/tocsin/tocsin/internal/feed"
 )
@@ -64,6 +65,9 @@ type Config struct {
 
 	// Notify configures the notifier (tocsin notify).
 	Notify Notify `yaml:"notify" json:"notify"`
+
+	// Proof configures the ownership proofs of self-registered assets.
+	Proof Proof `yaml:"proof" json:"proof"`
 
 	// file is the name the config was parsed under, for error messages.
 	file string
@@ -119,6 +123,19 @@ type Enrichment struct {
 	PSLURL string `yaml:"psl_url" json:"psl_url"`
 }
 
+// Proof configures ownership proofs: DNS TXT challenges for domains and
+// links mailed to the RIPE abuse-c for networks and AS numbers.
+type Proof struct {
+	// BaseURL is where tocsin's web server answers; confirmation links
+	// are BaseURL/confirm/TOKEN. Required to send them.
+	BaseURL string `yaml:"base_url" json:"base_url"`
+	// Resolver is the DNS server the TXT challenges are looked up at,
+	// host:port; default the system's resolver.
+	Resolver string `yaml:"resolver" json:"resolver"`
+	// LinkValidity is how long a confirmation link works. Default 7d.
+	LinkValidity time.Duration `yaml:"link_validity" json:"link_validity"`
+}
+
 // Defaults.
 const (
 	// DefaultDataDir is the data directory when neither the --data-dir
@@ -150,6 +167,7 @@ func Default() *Config {
 		Ingest:       Ingest{StoreRaw: true, BatchSize: DefaultBatchSize},
 		Shadowserver: Shadowserver{SchemaURL: DefaultSchemaURL},
 		Notify:       defaultNotify(),
+		Proof:        Proof{LinkValidity: 7 * 24 * time.Hour},
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"net"
 	"net/url"
 	"reflect"
 	"regexp"
@@ -126,6 +127,19 @@ func (v *validator) top() {
 		if msg := checkHTTPURL(u); msg != "" {
 			v.errorf("enrichment.psl_url", "%s", msg)
 		}
+	}
+	if u := c.Proof.BaseURL; u != "" {
+		if msg := checkHTTPURL(u); msg != "" {
+			v.errorf("proof.base_url", "%s", msg)
+		}
+	}
+	if r := c.Proof.Resolver; r != "" {
+		if _, _, err := net.SplitHostPort(r); err != nil {
+			v.errorf("proof.resolver", "%q: write host:port, e.g. 127.0.0.1:53", r)
+		}
+	}
+	if c.Proof.LinkValidity <= 0 {
+		v.errorf("proof.link_validity", "must be positive, e.g. 7d")
 	}
 	if strings.ContainsRune(c.Shadowserver.SchemaFile, 0) {
 		v.errorf("shadowserver.schema_file", "contains a NUL byte")

@@ -40,6 +40,7 @@ import (
 	"github.com/tocsin/tocsin/internal/event"
 	"github.com/tocsin/tocsin/internal/mail"
 	"github.com/tocsin/tocsin/internal/notify/render"
+	"github.com/tocsin/tocsin/internal/stats"
 	"github.com/tocsin/tocsin/internal/store"
 )
 
@@ -154,6 +155,9 @@ type pending struct {
 	g     *group
 	n     *store.Notification
 	mem   []store.Remembered
+	// monthly, when set, makes this the organisation's monthly report
+	// (g then holds only the contact).
+	monthly *stats.Monthly
 }
 
 // Run builds the notifications that are due at opt.Now, queues them and
@@ -310,6 +314,11 @@ func (r *run) plan(ctx context.Context, orgs []string) error {
 		}
 		for _, gk := range order {
 			if err := r.build(ctx, org, id, groups[gk]); err != nil {
+				return err
+			}
+		}
+		if org != nil && org.Notify.Monthly && !org.Notify.OptOut {
+			if err := r.monthly(ctx, org, id); err != nil {
 				return err
 			}
 		}

@@ -88,6 +88,9 @@ func (r *run) parallel(n int, f func(i int)) {
 // compose renders, signs and (when the contact has a key) encrypts one
 // notification.
 func (r *run) compose(p *pending) error {
+	if p.monthly != nil {
+		return r.composeMonthly(p)
+	}
 	cfg := r.n.Config
 	format := p.g.route.Format
 	if p.org != nil && p.org.Notify.Format != "" {
