@@ -81,6 +81,9 @@ type Notifier struct {
 	Logger   *slog.Logger
 	// Workers is how many messages are sent at once; default 4.
 	Workers int
+	// MaxEvents caps the events of one message (default DefaultMaxEvents):
+	// a larger group goes out as several messages at once.
+	MaxEvents int
 	// BatchSize is how many notifications are queued per transaction;
 	// default 256.
 	BatchSize int
@@ -123,6 +126,7 @@ type run struct {
 	started   time.Time // on the clock, for how long the run has taken
 	workers   int
 	batchSize int
+	maxEvents int
 	log       *slog.Logger
 	mem       map[memKey]time.Time
 	sentDay   map[string]int // messages per recipient today
@@ -172,6 +176,9 @@ func (n *Notifier) Run(ctx context.Context, opt Options) (Summary, error) {
 		rcpts: map[string]bool{}, bases: map[int64]*event.Base{}, planned: map[string]tally{}, rerouted: map[string]bool{}}
 	if r.workers <= 0 {
 		r.workers = 4
+	}
+	if r.maxEvents = n.MaxEvents; r.maxEvents <= 0 {
+		r.maxEvents = DefaultMaxEvents
 	}
 	if r.batchSize <= 0 {
 		r.batchSize = 256
@@ -245,6 +252,10 @@ func (r *run) loadFlags(ctx context.Context) error {
 	return nil
 }
 
+// DefaultMaxEvents caps the events of one message; a larger group is
+// sent as several.
+const DefaultMaxEvents = 5000
+
 // Kinds of notification.
 const (
 	KindEvents  = "events"
@@ -257,6 +268,10 @@ type group struct {
 	contact constituency.Contact
 	items   []render.Item
 	keys    []uint64
+	// more marks the second and later messages of a group split by
+	// MaxEventsPerMessage: they go out with the first, whatever the
+	// digest and budget say.
+	more bool
 }
 
 // plan walks the organisations, groups their events and builds the
@@ -310,9 +325,22 @@ func (r *run) plan(ctx context.Context, orgs []string) error {
 				}
 				g.items = append(g.items, render.Item{ID: se.ID, Event: ev, Count: se.Count, FirstSeen: se.FirstSeen, LastSeen: se.LastSeen})
 				g.keys = append(g.keys, key)
+				if len(g.items) >= r.maxEvents {
+					// A message stays readable and under the size limits:
+					// the rest of the group goes in the next one.
+					b0 := r.built
+					if err := r.build(ctx, org, id, g); err != nil {
+						return err
+					}
+					// The rest goes out with it, or waits with it.
+					groups[gk] = &group{route: rt, contact: contact, more: r.built > b0}
+				}
 			}
 		}
 		for _, gk := range order {
+			if len(groups[gk].items) == 0 {
+				continue // the last part of a split group was empty
+			}
 			if err := r.build(ctx, org, id, groups[gk]); err != nil {
 				return err
 			}
@@ -413,11 +441,11 @@ func (r *run) build(ctx context.Context, org *constituency.Org, orgID string, g 
 	rcpt := g.contact.Email
 	loc := r.location(org)
 	last := r.mem[memKey{rcpt, groupKey(g.route.Name)}]
-	if !g.route.Digest.Due(last, r.now, loc) {
+	if !g.more && !g.route.Digest.Due(last, r.now, loc) {
 		r.sum.Deferred += len(g.items)
 		return nil
 	}
-	if b := r.n.Config.Budget; b > 0 && r.sentDay[rcpt] >= b {
+	if b := r.n.Config.Budget; !g.more && b > 0 && r.sentDay[rcpt] >= b {
 		r.sum.Deferred += len(g.items)
 		return nil
 	}

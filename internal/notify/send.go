@@ -10,6 +10,7 @@ import (
 
 	"github.com/tocsin/tocsin/internal/config"
 	"github.com/tocsin/tocsin/internal/mail"
+	"github.com/tocsin/tocsin/internal/mail/smtp"
 	"github.com/tocsin/tocsin/internal/notify/render"
 	"github.com/tocsin/tocsin/internal/store"
 )
@@ -260,6 +261,16 @@ func (r *run) attempt(ctx context.Context, n *store.Notification) (string, error
 			r.log.Warn("a notification interrupted while sending stays claimed", "id", n.Ident, "until", n.NextAttempt, "err", uerr)
 		}
 		return "", ctx.Err()
+	}
+	if errors.Is(err, smtp.ErrConfig) {
+		// The server refuses us, not the recipient (certificate, login,
+		// STARTTLS): every message would fail alike, and moving on down
+		// contact chains would be wrong. Give it back and stop the run.
+		n.Status, n.NextAttempt = from, due
+		if uerr := r.n.Log.UpdateNotification(wctx, n, claimed); uerr != nil {
+			r.log.Warn("a notification stays claimed", "id", n.Ident, "until", n.NextAttempt, "err", uerr)
+		}
+		return "", fmt.Errorf("the mail server refuses tocsin; fix notify.smtp and run again: %w", err)
 	}
 	n.Attempts++
 	n.UpdatedAt = r.now
