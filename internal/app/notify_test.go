@@ -34,6 +34,7 @@ const notifyConstituency = `organisations:
     name: Exemplo Telecomunicações
     country: PE
     languages: [pt-BR]
+    notify: {format: xarf}
     contacts: [{email: seguranca@exemplo.example}]
     assets: [190.113.0.0/16, 141.98.0.0/16]
   - id: vn-net
@@ -158,11 +159,33 @@ func TestNotifyOutbox(t *testing.T) {
 		}
 		byRcpt[to.Address] = m
 		// The signed part holds the text and the CSV.
-		text, csv := signedParts(t, m, params["boundary"])
+		text, atts := signedParts(t, m, params["boundary"])
+		var csv string
+		for name, data := range atts {
+			if strings.HasSuffix(name, ".csv") || csv == "" && strings.HasSuffix(name, ".json") {
+				csv = data
+			}
+		}
 		if !strings.Contains(text, id) {
 			t.Errorf("%s: the body does not quote %s", f, id)
 		}
-		if !strings.HasPrefix(csv, "time.source,") && !strings.Contains(strings.SplitN(csv, "\n", 2)[0], "source.ip") {
+		if to, _ := mail.ParseAddress(m.Header.Get("To")); to != nil && to.Address == "seguranca@exemplo.example" {
+			// This organisation asked for X-ARF: one report per event.
+			csv = ""
+			for name, data := range atts {
+				if strings.HasSuffix(name, ".xarf.json") {
+					csv = data
+				}
+			}
+			var x struct {
+				Version      string
+				ReporterInfo struct{ ReporterOrgEmail string }
+				Report       struct{ ReportClass, SourceIp string }
+			}
+			if err := json.Unmarshal([]byte(csv), &x); err != nil || x.Version == "" || x.Report.ReportClass == "" || x.Report.SourceIp == "" || x.ReporterInfo.ReporterOrgEmail != "cert@cert.example" {
+				t.Errorf("%s: X-ARF attachment %v: %.300s", f, err, csv)
+			}
+		} else if !strings.HasPrefix(csv, "time.source,") && !strings.Contains(strings.SplitN(csv, "\n", 2)[0], "source.ip") {
 			t.Errorf("%s: attachment header %q, want IntelMQ column names", f, strings.SplitN(csv, "\n", 2)[0])
 		}
 	}
@@ -258,9 +281,10 @@ func decodeHeader(s string) string {
 	return d
 }
 
-// signedParts returns the text and the first attachment inside a
+// signedParts returns the text and the attachments, by name, inside a
 // multipart/signed message.
-func signedParts(t *testing.T, m *mail.Message, boundary string) (text, attachment string) {
+func signedParts(t *testing.T, m *mail.Message, boundary string) (text string, attachments map[string]string) {
+	attachments = map[string]string{}
 	t.Helper()
 	mr := multipart.NewReader(m.Body, boundary)
 	signed, err := mr.NextPart()
@@ -270,7 +294,7 @@ func signedParts(t *testing.T, m *mail.Message, boundary string) (text, attachme
 	mt, params, _ := mime.ParseMediaType(signed.Header.Get("Content-Type"))
 	if mt != "multipart/mixed" {
 		b, _ := io.ReadAll(signed)
-		return string(b), ""
+		return string(b), attachments
 	}
 	inner := multipart.NewReader(signed, params["boundary"])
 	for {
@@ -284,11 +308,11 @@ func signedParts(t *testing.T, m *mail.Message, boundary string) (text, attachme
 		}
 		if p.FileName() == "" && text == "" {
 			text = string(b)
-		} else if attachment == "" {
-			attachment = string(b)
+		} else {
+			attachments[p.FileName()] = string(b)
 		}
 	}
-	return text, attachment
+	return text, attachments
 }
 
 // TestNotifyMailpit is the issue's end-to-end test: the real samples for
@@ -323,8 +347,12 @@ func TestNotifyMailpit(t *testing.T) {
 			t.Errorf("no message to %s", rcpt)
 			continue
 		}
-		if !strings.Contains(a, ".csv") || !strings.Contains(a, "signature.asc") && !strings.Contains(a, "pgp-signature") {
-			t.Errorf("%s: attachments %q, want the CSV and the signature", rcpt, a)
+		data := ".csv"
+		if rcpt == "seguranca@exemplo.example" {
+			data = ".xarf.json" // it asked for X-ARF
+		}
+		if !strings.Contains(a, data) || !strings.Contains(a, "signature.asc") && !strings.Contains(a, "pgp-signature") {
+			t.Errorf("%s: attachments %q, want %s and the signature", rcpt, a, data)
 		}
 	}
 	l := run(t, data, nil, "notify", "list", "--json", "--config", cfg, "--status", "failed")
