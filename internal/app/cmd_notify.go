@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -177,10 +178,21 @@ func (a *App) mailSender() (mail.Sender, func(), error) {
 	if cfg.SMTP.Addr == "" {
 		return mail.Outbox{Dir: a.outboxDir()}, func() {}, nil
 	}
-	c, err := smtp.New(smtp.Config{
+	sc := smtp.Config{
 		Addr: cfg.SMTP.Addr, TLS: cfg.SMTP.TLS, Username: cfg.SMTP.Username,
 		Password: cfg.SMTP.Password.Reveal(), MaxConns: cfg.SMTP.Connections,
-	})
+	}
+	if f := cfg.SMTP.CAFile; f != "" {
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			return nil, nil, fmt.Errorf("notify.smtp.ca_file: %w", err)
+		}
+		sc.RootCAs = x509.NewCertPool()
+		if !sc.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, nil, fmt.Errorf("notify.smtp.ca_file %s: no PEM certificate in it", f)
+		}
+	}
+	c, err := smtp.New(sc)
 	if err != nil {
 		return nil, nil, fmt.Errorf("notify.smtp: %w", err)
 	}

@@ -434,3 +434,29 @@ func TestMonthlyReport(t *testing.T) {
 		t.Errorf("the monthly message:\n%.2000s", msg)
 	}
 }
+
+// TestNotifySTARTTLSAuth: delivery to a server that requires STARTTLS and
+// a login, its certificate trusted through notify.smtp.ca_file, the
+// password from the environment; a wrong password stops the run (nothing
+// is marked failed, nobody flagged) and never shows the password.
+func TestNotifySTARTTLSAuth(t *testing.T) {
+	srv := mailpittest.Start(t, mailpittest.RequireSTARTTLS(), mailpittest.Auth("tocsin", "s3cret-pass"))
+	data := t.TempDir()
+	cfg := setupNotify(t, data, fmt.Sprintf("  smtp: {addr: %q, tls: starttls, username: tocsin, ca_file: %q}\n", srv.SMTPAddr, srv.CertFile))
+	t.Setenv("TOCSIN_SMTP_PASSWORD", "wrong-pass")
+	r := run(t, data, nil, "notify", "run", "--config", cfg, "--now", testNow.Format(time.RFC3339))
+	if r.code != 1 || strings.Contains(r.stderr+r.stdout, "wrong-pass") || !strings.Contains(r.stderr, "notify.smtp") {
+		t.Fatalf("wrong password: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if f := run(t, data, nil, "notify", "flags", "--json"); f.stdout != "" {
+		t.Errorf("a refused login flagged recipients: %s", f.stdout)
+	}
+	t.Setenv("TOCSIN_SMTP_PASSWORD", "s3cret-pass")
+	s := runNotify(t, data, cfg)
+	if s.Sent != 4 || s.Failed != 0 || s.Messages != 0 {
+		t.Fatalf("after fixing the password: %+v, want the 4 messages queued by the first run sent, none built anew", s)
+	}
+	if n := srv.Count(t); n != 4 {
+		t.Errorf("mailpit received %d messages, want 4", n)
+	}
+}

@@ -293,6 +293,7 @@ func (c *Config) resolvePaths(dir string) {
 	c.Notify.SigningKey = abs(c.Notify.SigningKey)
 	c.Notify.Templates = abs(c.Notify.Templates)
 	c.Notify.Outbox = abs(c.Notify.Outbox)
+	c.Notify.SMTP.CAFile = abs(c.Notify.SMTP.CAFile)
 	if db := c.Database.Reveal(); db != "sqlite" && !strings.Contains(db, "://") && !strings.HasPrefix(db, "file:") {
 		c.Database = Secret(abs(db))
 	}

@@ -84,6 +84,10 @@ type SMTP struct {
 	Password Secret `yaml:"password" json:"password"`
 	// Connections is how many connections deliver at once. Default 4.
 	Connections int `yaml:"connections" json:"connections"`
+	// CAFile is a PEM file of the certificate authorities that sign the
+	// server's certificate, for a relay with an internal CA; default the
+	// system's. Relative paths as for data_dir.
+	CAFile string `yaml:"ca_file" json:"ca_file"`
 }
 
 // Retry governs delivery attempts.

@@ -163,6 +163,7 @@ type Server struct {
 	SMTPAddr string         // host:port of its SMTP server, on 127.0.0.1
 	HTTPURL  string         // base URL of its web UI and API, no trailing slash
 	RootCAs  *x509.CertPool // trusts its TLS certificate; nil without TLS
+	CertFile string         // that certificate, PEM; "" without TLS
 
 	log      string // its log file
 	http     *http.Client
@@ -215,7 +216,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 		writeFile(t, certFile, certPEM)
 		writeFile(t, keyFile, keyPEM)
 		base = append(base, "--smtp-tls-cert", certFile, "--smtp-tls-key", keyFile)
-		s.RootCAs = pool
+		s.RootCAs, s.CertFile = pool, certFile
 		switch o.tls {
 		case "require-starttls":
 			base = append(base, "--smtp-require-starttls")
