@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -67,13 +68,16 @@ func RefreshSecurityTxt(ctx context.Context, env *Env, args []string) int {
 	}
 	f := &securitytxt.Fetcher{Client: env.HTTPClient, Timeout: *timeout}
 	var done atomic.Int64
+	var outMu sync.Mutex // Done runs on the fetching goroutines
 	opts := securitytxt.RefreshOptions{Concurrency: *concurrency, All: *all, Done: func(d string, e securitytxt.Entry) {
 		if *verbose {
 			what := strings.Join(e.Contacts, ",")
 			if e.Error != "" {
 				what = e.Error
 			}
+			outMu.Lock()
 			fmt.Fprintf(env.Stdout, "%s\t%s\n", d, what)
+			outMu.Unlock()
 		}
 		// A long refresh is saved as it goes: an interruption loses
 		// little.
