@@ -110,10 +110,6 @@ func errorContains(err error, subs ...string) bool {
 	return true
 }
 
-func contains(s, sub string) bool {
-	return len(sub) == 0 || len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub))
-}
-
 func TestRefresh(t *testing.T) {
 	file := &File{Contact: []string{"mailto:security@example.com"}, Expires: now.Add(36 * time.Hour)}
 	fake := &fakeFetch{calls: map[string]int{}, answers: map[string]func() (*File, error){
