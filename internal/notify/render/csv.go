@@ -1,14 +1,17 @@
 package render
 
 import (
-	"bufio"
-	"encoding/csv"
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/tocsin/tocsin/internal/event"
@@ -37,30 +40,33 @@ var csvColumns = []string{
 	"severity", "event_description.text", "feed.name", "feed.code", "tlp",
 }
 
+// csvFields are the event fields of csvColumns.
+var csvFields = func() []*event.Field {
+	fs := make([]*event.Field, len(csvColumns))
+	for i, c := range csvColumns {
+		if fs[i] = event.Lookup(c); fs[i] == nil {
+			panic("render: csvColumns names no field: " + c)
+		}
+	}
+	return fs
+}()
+
 // DefaultColumns returns the columns WriteCSV writes when given none: the
 // fields of csvColumns that some item sets, the extra.* fields present,
 // and count, first_seen, last_seen.
 func DefaultColumns(items []Item) []string {
-	var cols []string
-	for _, c := range csvColumns {
-		for i := range items {
-			if _, ok := items[i].Event.Get(c); ok {
-				cols = append(cols, c)
-				break
-			}
+	w := newCSVWriter(false)
+	defer w.release()
+	w.defaults(items)
+	cols := make([]string, len(w.cols))
+	for i, c := range w.cols {
+		if c.kind == colExtra {
+			cols[i] = "extra." + c.name
+		} else {
+			cols[i] = c.name
 		}
 	}
-	var extra []string
-	for i := range items {
-		for k := range items[i].Event.Extra {
-			if k != "" && !slices.Contains(extra, "extra."+k) {
-				extra = append(extra, "extra."+k)
-			}
-		}
-	}
-	slices.Sort(extra)
-	cols = append(cols, extra...)
-	return append(cols, ColCount, ColFirstSeen, ColLastSeen)
+	return cols
 }
 
 // WriteCSV writes items as CSV (RFC 4180, LF line ends) with a header of
@@ -75,103 +81,537 @@ func DefaultColumns(items []Item) []string {
 // spreadsheet shows it as text instead of running it as a formula. Plain
 // numbers ("-12.5") are left alone: they cannot be formulas. The header is
 // treated the same way (extra field names come from the feed).
+//
+// The output is byte for byte what encoding/csv's Writer writes for the
+// same cells.
 func WriteCSV(w io.Writer, items []Item, columns []string) error {
-	return writeCSV(w, items, columns, false)
+	bp := csvBuffers.Get().(*[]byte)
+	defer putCSVBuffer(bp)
+	var err error
+	*bp, err = appendCSV((*bp)[:0], w, items, columns, false)
+	return err
 }
 
-// writeCSV is WriteCSV; oneLineCells also puts every cell on one line,
-// for CSV shown inside the text of a mail.
-func writeCSV(w io.Writer, items []Item, columns []string, oneLineCells bool) error {
+// csvBuffers holds buffers (*[]byte) for WriteCSV and csvAttachment.
+var csvBuffers = sync.Pool{New: func() any { b := make([]byte, 0, csvFlush+csvFlush/4); return &b }}
+
+// putCSVBuffer pools b unless it is one of the rare large ones, which
+// would hold their memory for good.
+func putCSVBuffer(b *[]byte) {
+	if cap(*b) <= 1<<20 {
+		csvBuffers.Put(b)
+	}
+}
+
+// csvFlush is how much appendCSV gathers before it writes to its writer.
+const csvFlush = 32 << 10
+
+// appendCSV appends items as CSV (see WriteCSV) to dst. With a writer w
+// it writes what it has to w every csvFlush bytes and at the end, and
+// returns dst emptied; without, it returns the whole CSV. flat also puts
+// every cell on one line (see oneLine), for CSV shown inside the text of
+// a mail.
+func appendCSV(dst []byte, w io.Writer, items []Item, columns []string, flat bool) ([]byte, error) {
 	for i := range items {
 		if items[i].Event == nil {
-			return fmt.Errorf("csv: item %d (id %d) has no event", i, items[i].ID)
+			return dst, fmt.Errorf("csv: item %d (id %d) has no event", i, items[i].ID)
 		}
 	}
+	cw := newCSVWriter(flat)
+	defer cw.release()
 	if columns == nil {
-		columns = DefaultColumns(items)
+		cw.defaults(items)
+	} else if err := cw.resolve(columns); err != nil {
+		return dst, err
 	}
+	flush := func() error {
+		if w == nil || len(dst) == 0 {
+			return nil
+		}
+		_, err := w.Write(dst)
+		dst = dst[:0]
+		return err
+	}
+	dst = cw.header(dst)
+	for i := range items {
+		dst = cw.row(dst, items, i)
+		if len(dst) >= csvFlush {
+			if err := flush(); err != nil {
+				return dst, err
+			}
+		}
+	}
+	return dst, flush()
+}
+
+// What a CSV column holds.
+const (
+	colExtra = iota // an extra field
+	colField
+	colTime // a time field, read without event.Field's indirection
+	colCount
+	colFirstSeen
+	colLastSeen
+)
+
+// csvColumn is a column resolved to where its cells come from.
+type csvColumn struct {
+	kind  int
+	name  string // the header; for colExtra without "extra."
+	field *event.Field
+	time  func(*event.Event) time.Time // colTime
+}
+
+// timeFields are the time fields a column reads directly.
+var timeFields = map[string]func(*event.Event) time.Time{
+	"time.source":      func(e *event.Event) time.Time { return e.TimeSource },
+	"time.observation": func(e *event.Event) time.Time { return e.TimeObservation },
+}
+
+// csvWriter writes the lines of one CSV with its columns resolved once.
+//
+// Most columns of a digest of many kinds of event are extra fields that
+// few of its events have, so a line is written from what its item has:
+// a bit per column says which cells to write, and the others are empty,
+// only their commas. With the default columns, defaults has already read
+// every item's extras once, in extras, with the column of each, so that a
+// line needs no map. csvWriters are pooled: Render runs in several
+// goroutines, each digest with up to hundreds of columns.
+type csvWriter struct {
+	flat bool // every cell on one line
+	cols []csvColumn
+	// fixed has the bits of the columns that are not extra fields; bits
+	// those of the cells of the line being written, whose extra values
+	// are in vals, by column.
+	fixed, bits []uint64
+	vals        []any
+	// Explicit columns: the extra fields (without "extra."), by slot;
+	// slots maps them back; slotCols are the columns of each slot (one,
+	// unless a column is repeated).
+	names    []string
+	slots    map[string]int
+	slotCols [][]int
+	// Default columns: every item's extras, those of item i at
+	// extras[ends[i-1]:ends[i]], with the column of each.
+	extras  []csvExtra
+	ends    []int
+	colOf   []int // by order of first sight
+	order   []int
+	scratch []byte
+	found   []bool
+}
+
+// csvExtra is an extra value of an item and its column (or, until
+// defaults has sorted the columns, its field's number).
+type csvExtra struct {
+	col int
+	v   any
+}
+
+var csvWriters = sync.Pool{New: func() any { return &csvWriter{slots: map[string]int{}} }}
+
+func newCSVWriter(flat bool) *csvWriter {
+	w := csvWriters.Get().(*csvWriter)
+	w.flat = flat
+	return w
+}
+
+// release empties w, dropping what it holds of the items, and pools it.
+func (w *csvWriter) release() {
+	clear(w.cols[:cap(w.cols)])
+	clear(w.vals[:cap(w.vals)])
+	clear(w.names[:cap(w.names)])
+	clear(w.extras[:cap(w.extras)])
+	clear(w.slots)
+	w.cols, w.fixed, w.bits, w.vals = w.cols[:0], w.fixed[:0], w.bits[:0], w.vals[:0]
+	w.names, w.slotCols = w.names[:0], w.slotCols[:0]
+	w.extras, w.ends, w.colOf, w.order = w.extras[:0], w.ends[:0], w.colOf[:0], w.order[:0]
+	csvWriters.Put(w)
+}
+
+// defaults sets the columns to DefaultColumns(items). It looks at each
+// event's fields once, rather than at each column for each event.
+func (w *csvWriter) defaults(items []Item) {
+	w.found = append(w.found[:0], make([]bool, len(csvFields))...)
+	nfound := 0
+	for i := range items {
+		e := items[i].Event
+		for j, f := range csvFields {
+			if nfound == len(csvFields) {
+				break
+			}
+			if !w.found[j] {
+				var ok bool
+				if w.scratch, ok = f.AppendText(e, w.scratch[:0]); ok {
+					w.found[j] = true
+					nfound++
+				}
+			}
+		}
+		for k, v := range e.Extra {
+			if k == "" {
+				continue
+			}
+			n, ok := w.slots[k]
+			if !ok {
+				n = len(w.names)
+				w.slots[k] = n
+				w.names = append(w.names, k)
+			}
+			if v != nil { // a null is an empty cell
+				w.extras = append(w.extras, csvExtra{n, v})
+			}
+		}
+		w.ends = append(w.ends, len(w.extras))
+	}
+	for j, f := range csvFields {
+		if w.found[j] {
+			w.add(f.Name)
+		}
+	}
+	// The extra columns, sorted by name.
+	for n := range w.names {
+		w.order = append(w.order, n)
+	}
+	slices.SortFunc(w.order, func(a, b int) int { return strings.Compare(w.names[a], w.names[b]) })
+	w.colOf = slices.Grow(w.colOf, len(w.names))[:len(w.names)]
+	for _, n := range w.order {
+		w.colOf[n] = len(w.cols)
+		w.cols = append(w.cols, csvColumn{kind: colExtra, name: w.names[n]})
+	}
+	for i := range w.extras {
+		w.extras[i].col = w.colOf[w.extras[i].col]
+	}
+	w.add(ColCount)
+	w.add(ColFirstSeen)
+	w.add(ColLastSeen)
+	w.names = w.names[:0]
+	w.sized()
+}
+
+// add adds the column c, not an extra field, at the end of the line.
+func (w *csvWriter) add(c string) bool {
+	col := csvColumn{name: c}
+	switch {
+	case c == ColCount:
+		col.kind = colCount
+	case c == ColFirstSeen:
+		col.kind = colFirstSeen
+	case c == ColLastSeen:
+		col.kind = colLastSeen
+	case timeFields[c] != nil:
+		col.kind, col.time = colTime, timeFields[c]
+	case event.Lookup(c) != nil:
+		col.kind, col.field = colField, event.Lookup(c)
+	default:
+		return false
+	}
+	w.cols = append(w.cols, col)
+	return true
+}
+
+// resolve checks the columns and resolves them to fields and slots.
+func (w *csvWriter) resolve(columns []string) error {
 	for _, c := range columns {
-		switch {
-		case c == ColCount || c == ColFirstSeen || c == ColLastSeen:
-		case strings.HasPrefix(c, "extra.") && len(c) > len("extra."):
-		case event.Lookup(c) != nil:
-		default:
+		if k, ok := strings.CutPrefix(c, "extra."); ok && k != "" {
+			s, ok := w.slots[k]
+			if !ok {
+				s = len(w.names)
+				w.slots[k] = s
+				w.names = append(w.names, k)
+				w.slotCols = append(w.slotCols, nil)
+			}
+			w.slotCols[s] = append(w.slotCols[s], len(w.cols))
+			w.cols = append(w.cols, csvColumn{kind: colExtra, name: k})
+			continue
+		}
+		if !w.add(c) {
 			return fmt.Errorf("csv: column %q is not an IntelMQ field, extra.NAME, %s, %s or %s", c, ColCount, ColFirstSeen, ColLastSeen)
 		}
 	}
-	bw := bufio.NewWriter(w)
-	cw := csv.NewWriter(bw)
-	row := make([]string, len(columns))
-	for i, c := range columns {
-		row[i] = defuse(c)
-	}
-	if err := cw.Write(row); err != nil {
-		return err
-	}
-	for i := range items {
-		it := &items[i]
-		for j, c := range columns {
-			var s string
-			switch c {
-			case ColCount:
-				s = strconv.FormatInt(max(it.Count, 1), 10)
-			case ColFirstSeen:
-				s = csvTime(it.FirstSeen)
-			case ColLastSeen:
-				s = csvTime(it.LastSeen)
-			default:
-				s = it.Event.GetString(c)
-			}
-			if oneLineCells {
-				s = oneLine(s, 0)
-			}
-			row[j] = defuse(s)
-		}
-		if err := cw.Write(row); err != nil {
-			return err
-		}
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return err
-	}
-	return bw.Flush()
+	w.sized()
+	return nil
 }
 
-func csvTime(t time.Time) string {
+// sized makes vals and the bit sets fit the columns.
+func (w *csvWriter) sized() {
+	n := len(w.cols)
+	w.vals = slices.Grow(w.vals[:0], n)[:n]
+	words := (n + 63) / 64
+	w.fixed = append(w.fixed[:0], make([]uint64, words)...)
+	w.bits = slices.Grow(w.bits[:0], words)[:words]
+	for i, c := range w.cols {
+		if c.kind != colExtra {
+			w.fixed[i/64] |= 1 << (i % 64)
+		}
+	}
+}
+
+// header appends the line of column names.
+func (w *csvWriter) header(buf []byte) []byte {
+	for _, c := range w.cols {
+		start := len(buf)
+		if c.kind == colExtra {
+			buf = append(buf, "extra."...)
+		}
+		buf = append(buf, c.name...)
+		buf = w.finish(buf, start, false)
+		buf = append(buf, ',')
+	}
+	return w.endRow(buf)
+}
+
+// row appends the line of items[i] to buf.
+func (w *csvWriter) row(buf []byte, items []Item, i int) []byte {
+	it := &items[i]
+	e := it.Event
+	copy(w.bits, w.fixed)
+	switch {
+	case len(w.ends) > 0: // default columns
+		start := 0
+		if i > 0 {
+			start = w.ends[i-1]
+		}
+		for _, x := range w.extras[start:w.ends[i]] {
+			w.vals[x.col] = x.v
+			w.bits[x.col/64] |= 1 << (x.col % 64)
+		}
+	case len(w.names) > 0:
+		// Walk the item's extras or the extra columns, whichever are
+		// fewer.
+		if len(e.Extra) <= len(w.names) {
+			for k, v := range e.Extra {
+				if s, ok := w.slots[k]; ok && v != nil {
+					w.fill(s, v)
+				}
+			}
+		} else {
+			for s, k := range w.names {
+				if v := e.Extra[k]; v != nil {
+					w.fill(s, v)
+				}
+			}
+		}
+	}
+	// Every cell is followed by a comma; next is the column after the
+	// last one written. The cells skipped are empty: only their commas.
+	next := 0
+	for wi, word := range w.bits {
+		for word != 0 {
+			col := wi*64 + bits.TrailingZeros64(word)
+			word &= word - 1
+			buf = appendCommas(buf, col-next)
+			next = col + 1
+			start := len(buf)
+			switch c := &w.cols[col]; c.kind {
+			case colExtra:
+				buf = appendExtra(buf, w.vals[col])
+			case colField:
+				buf, _ = c.field.AppendText(e, buf)
+			case colTime:
+				buf = appendTime(buf, c.time(e))
+			case colCount:
+				buf = strconv.AppendInt(buf, max(it.Count, 1), 10)
+			case colFirstSeen:
+				buf = appendTime(buf, it.FirstSeen)
+			case colLastSeen:
+				buf = appendTime(buf, it.LastSeen)
+			}
+			if len(buf) > start && (w.flat || !plainCell(buf[start:])) {
+				buf = w.finish(buf, start, w.flat)
+			}
+			buf = append(buf, ',')
+		}
+	}
+	buf = appendCommas(buf, len(w.cols)-next)
+	return w.endRow(buf)
+}
+
+// fill sets the cells of extra slot s to v for the line being written.
+func (w *csvWriter) fill(s int, v any) {
+	for _, col := range w.slotCols[s] {
+		w.vals[col] = v
+		w.bits[col/64] |= 1 << (col % 64)
+	}
+}
+
+const commas = ",,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,"
+
+// appendCommas appends n commas.
+func appendCommas(buf []byte, n int) []byte {
+	for n > len(commas) {
+		buf = append(buf, commas...)
+		n -= len(commas)
+	}
+	return append(buf, commas[:n]...)
+}
+
+// endRow turns the comma after a line's last cell into the line's end.
+func (w *csvWriter) endRow(buf []byte) []byte {
+	if len(w.cols) == 0 {
+		return append(buf, '\n')
+	}
+	buf[len(buf)-1] = '\n'
+	return buf
+}
+
+// finish makes the cell text in buf[start:] a CSV cell: on one line if
+// flat, defused, quoted where encoding/csv quotes.
+func (w *csvWriter) finish(buf []byte, start int, flat bool) []byte {
+	cell := buf[start:]
+	if flat && !isPlain(cell, 0) {
+		buf = append(buf[:start], oneLine(string(cell), 0)...)
+		cell = buf[start:]
+	}
+	if needsDefuse(cell) {
+		buf = append(buf, 0)
+		copy(buf[start+1:], buf[start:])
+		buf[start] = '\''
+		cell = buf[start:]
+	}
+	if !needsQuotes(cell) {
+		return buf
+	}
+	w.scratch = append(w.scratch[:0], cell...)
+	q := w.scratch
+	buf = append(buf[:start], '"')
+	for {
+		i := bytes.IndexByte(q, '"')
+		if i < 0 {
+			break
+		}
+		buf = append(buf, q[:i+1]...)
+		buf = append(buf, '"')
+		q = q[i+1:]
+	}
+	buf = append(buf, q...)
+	return append(buf, '"')
+}
+
+// csvByte classifies bytes for plainCell: csvFirst a byte a cell may not
+// begin with unchanged, csvAny one it may not hold.
+var csvByte = func() (t [256]uint8) {
+	for _, c := range "=@+-\t\n\v\f\r \\" {
+		t[c] |= csvFirst
+	}
+	for c := 0x80; c < 0x100; c++ {
+		t[c] |= csvFirst // maybe white space or a full-width =, +, - or @
+	}
+	for _, c := range ",\"\r\n" {
+		t[c] |= csvAny
+	}
+	return t
+}()
+
+const (
+	csvFirst = 1 << iota
+	csvAny
+)
+
+// plainCell reports whether cell, not empty, is written as it is: no
+// defusing and no quotes. It is the fast path of finish, which decides
+// the rest.
+func plainCell(cell []byte) bool {
+	if csvByte[cell[0]] != 0 {
+		return false
+	}
+	for _, c := range cell {
+		if csvByte[c]&csvAny != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// needsQuotes reports whether encoding/csv's Writer quotes the field
+// (with Comma ','): it holds a comma, a quote, CR or LF, begins with a
+// white space character (unicode.IsSpace), or is \. (which PostgreSQL's
+// COPY would read as the end of data).
+func needsQuotes(field []byte) bool {
+	if len(field) == 0 {
+		return false
+	}
+	if len(field) == 2 && field[0] == '\\' && field[1] == '.' {
+		return true
+	}
+	for _, c := range field {
+		if c == '\n' || c == '\r' || c == '"' || c == ',' {
+			return true
+		}
+	}
+	if c := field[0]; c < utf8.RuneSelf {
+		return c == ' ' || c >= '\t' && c <= '\r'
+	}
+	r, _ := utf8.DecodeRune(field)
+	return unicode.IsSpace(r)
+}
+
+// appendExtra appends an extra value as Event.GetString writes it.
+func appendExtra(dst []byte, v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return dst
+	case string:
+		return append(dst, x...)
+	case int64:
+		return strconv.AppendInt(dst, x, 10)
+	case float64:
+		return strconv.AppendFloat(dst, x, 'f', -1, 64)
+	case bool:
+		return strconv.AppendBool(dst, x)
+	default:
+		b, _ := json.Marshal(x)
+		return append(dst, b...)
+	}
+}
+
+// appendTime appends event.FormatTime(t), or nothing for the zero time.
+func appendTime(dst []byte, t time.Time) []byte {
 	if t.IsZero() {
-		return ""
+		return dst
 	}
-	return event.FormatTime(t)
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return event.AppendTime(dst, t)
+	}
+	hour, min, sec := t.Clock()
+	dst = append(dst, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+month/10), byte('0'+month%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+min/10), byte('0'+min%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10))
+	if us := t.Nanosecond() / 1000; us != 0 {
+		dst = append(dst, '.')
+		for d := 100000; d > 0; d /= 10 {
+			dst = append(dst, byte('0'+us/d%10))
+		}
+	}
+	return append(dst, "+00:00"...)
 }
 
-// defuse prefixes s with "'" when a spreadsheet would take it for a
-// formula (see WriteCSV).
-func defuse(s string) string {
-	if s == "" {
-		return s
+// needsDefuse reports whether a spreadsheet would take s for a formula,
+// so that it must be written with a leading "'" (see WriteCSV).
+func needsDefuse[T ~string | ~[]byte](s T) bool {
+	if len(s) == 0 {
+		return false
 	}
 	switch s[0] {
 	case '=', '@', '\t', '\r':
-		return "'" + s
+		return true
 	case '+', '-':
-		if isSignedNumber(s) {
-			return s
-		}
-		return "'" + s
+		return !isSignedNumber(s)
 	}
-	if r, _ := utf8.DecodeRuneInString(s); r == '＝' || r == '＋' || r == '－' || r == '＠' {
-		// Full-width forms, which some spreadsheets fold to ASCII.
-		return "'" + s
-	}
-	return s
+	// The full-width forms of = + - @ (U+FF1D, U+FF0B, U+FF0D, U+FF20:
+	// EF BC 9D, 8B, 8D, A0 in UTF-8), which some spreadsheets fold to
+	// ASCII.
+	return len(s) >= 3 && s[0] == 0xEF && s[1] == 0xBC && (s[2] == 0x9D || s[2] == 0x8B || s[2] == 0x8D || s[2] == 0xA0)
 }
 
 // isSignedNumber reports whether s is a plain decimal number: a sign, digits, at
 // most one '.', nothing else.
-func isSignedNumber(s string) bool {
+func isSignedNumber[T ~string | ~[]byte](s T) bool {
 	s = s[1:]
-	if s == "" {
+	if len(s) == 0 {
 		return false
 	}
 	dot := false
@@ -184,5 +624,5 @@ func isSignedNumber(s string) bool {
 			return false
 		}
 	}
-	return s != "."
+	return len(s) != 1 || s[0] != '.'
 }

@@ -436,19 +436,19 @@ func (r *Renderer) render(d *Data, lang string) (*Rendered, error) {
 			format = strings.TrimPrefix(format, "inline-")
 			break
 		}
-		var b bytes.Buffer
 		if format == FormatInlineCSV {
-			if err := writeCSV(&b, d.Items, nil, true); err != nil {
+			b, err := appendCSV(nil, nil, d.Items, nil, true)
+			if err != nil {
 				return nil, err
 			}
-			v.InlineFormat = "CSV"
+			v.Inline, v.InlineFormat = string(b), "CSV"
 		} else {
+			var b bytes.Buffer
 			if err := writeJSON(&b, d.Items, true); err != nil {
 				return nil, err
 			}
-			v.InlineFormat = "JSON"
+			v.Inline, v.InlineFormat = b.String(), "JSON"
 		}
-		v.Inline = b.String()
 		list = false
 	}
 	switch format {
@@ -579,11 +579,14 @@ func addDistinct(l *[]string, s string, n int) {
 }
 
 func csvAttachment(ident string, items []Item) (Attachment, error) {
-	var b bytes.Buffer
-	if err := WriteCSV(&b, items, nil); err != nil {
+	bp := csvBuffers.Get().(*[]byte)
+	defer putCSVBuffer(bp)
+	var err error
+	*bp, err = appendCSV((*bp)[:0], nil, items, nil, false)
+	if err != nil {
 		return Attachment{}, err
 	}
-	return Attachment{Name: ident + ".csv", ContentType: "text/csv; charset=utf-8", Data: b.Bytes()}, nil
+	return Attachment{Name: ident + ".csv", ContentType: "text/csv; charset=utf-8", Data: bytes.Clone(*bp)}, nil
 }
 
 // tidy trims the spaces at the ends of lines, keeps at most one empty line

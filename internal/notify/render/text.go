@@ -63,11 +63,11 @@ func oneLine(s string, max int) string {
 
 // isPlain reports whether oneLine would return s unchanged: printable
 // ASCII, no double or edge spaces, not longer than max.
-func isPlain(s string, max int) bool {
+func isPlain[T ~string | ~[]byte](s T, max int) bool {
 	if max > 0 && len(s) > max {
 		return false
 	}
-	if s == "" {
+	if len(s) == 0 {
 		return true
 	}
 	if s[0] == ' ' || s[len(s)-1] == ' ' {
