@@ -55,7 +55,7 @@ const notifyUsage = `usage: tocsin notify run [--dry-run] [--now RFC3339] [--jso
        tocsin notify list [--json] [--org ID] [--status S] [--limit N]
        tocsin notify show ID
        tocsin notify keygen [--force]
-       tocsin notify bounces [--maildir DIR]... [--mbox FILE]... [--json]
+       tocsin notify bounces [--maildir DIR]... [--mbox FILE]... [--json]   (else the notify.imap mailbox)
        tocsin notify flags [--json] [--clear EMAIL]
 `
 
@@ -431,7 +431,7 @@ func notifyBounces(ctx context.Context, env *Env, args []string) int {
 	if err != nil {
 		return usageError(env, fs, err)
 	}
-	if len(pos) > 0 || len(maildirs)+len(mboxes) == 0 {
+	if len(pos) > 0 {
 		fmt.Fprintln(env.Stderr, "usage: tocsin notify bounces [--maildir DIR]... [--mbox FILE]... [--json]")
 		return exitUsage
 	}
@@ -453,6 +453,14 @@ func notifyBounces(ctx context.Context, env *Env, args []string) int {
 	}
 	for _, f := range mboxes {
 		boxes, names = append(boxes, bounce.Mbox(f)), append(names, f)
+	}
+	if im := a.Config.Notify.IMAP; len(boxes) == 0 && im.Addr != "" {
+		boxes = append(boxes, bounce.IMAP(bounce.IMAPConfig{Addr: im.Addr, Security: im.Security, Username: im.Username, Password: im.Password.Reveal(), Folder: im.Folder}))
+		names = append(names, "imap://"+im.Addr+"/"+im.Folder)
+	}
+	if len(boxes) == 0 {
+		fmt.Fprintln(env.Stderr, "tocsin notify bounces: nothing to read: give --maildir DIR or --mbox FILE, or set notify.imap in the config")
+		return exitUsage
 	}
 	now := time.Now().UTC()
 	counts := map[string]int{}

@@ -274,6 +274,9 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
 	if v, ok := lookup(EnvSMTPPassword); ok && v != "" {
 		c.Notify.SMTP.Password = Secret(v)
 	}
+	if v, ok := lookup(EnvIMAPPassword); ok && v != "" {
+		c.Notify.IMAP.Password = Secret(v)
+	}
 	if v, ok := lookup(EnvSigningPassphase); ok && v != "" {
 		c.Notify.SigningKeyPassphrase = Secret(v)
 	}

@@ -38,6 +38,10 @@ type Notify struct {
 	// SMTP is the mail server. With no address, messages are written as
 	// .eml files into Outbox instead.
 	SMTP SMTP `yaml:"smtp" json:"smtp"`
+	// IMAP is the CSIRT's mailbox that bounces and auto-replies come back
+	// to, read by `tocsin notify bounces`. Without an address, that
+	// command reads the maildirs or mbox files it is given.
+	IMAP IMAP `yaml:"imap" json:"imap"`
 	// Outbox is the folder messages are written to when no SMTP server is
 	// set. Default DATA_DIR/outbox.
 	Outbox string `yaml:"outbox" json:"outbox"`
@@ -88,6 +92,20 @@ type SMTP struct {
 	// server's certificate, for a relay with an internal CA; default the
 	// system's. Relative paths as for data_dir.
 	CAFile string `yaml:"ca_file" json:"ca_file"`
+}
+
+// IMAP is a mailbox to read.
+type IMAP struct {
+	// Addr is host:port, e.g. imap.cert.example:993.
+	Addr string `yaml:"addr" json:"addr"`
+	// Security is tls (default, port 993), starttls (port 143) or none
+	// (only for a server on loopback).
+	Security string `yaml:"security" json:"security"`
+	Username string `yaml:"username" json:"username"`
+	// Password: $TOCSIN_IMAP_PASSWORD, when set, replaces it.
+	Password Secret `yaml:"password" json:"password"`
+	// Folder is read; default INBOX.
+	Folder string `yaml:"folder" json:"folder"`
 }
 
 // Retry governs delivery attempts.
@@ -205,6 +223,7 @@ const (
 	DefaultMaxBackoff   = 6 * time.Hour
 	DefaultConnections  = 4
 	EnvSMTPPassword     = "TOCSIN_SMTP_PASSWORD"
+	EnvIMAPPassword     = "TOCSIN_IMAP_PASSWORD"
 	EnvSigningPassphase = "TOCSIN_SIGNING_KEY_PASSPHRASE"
 )
 
@@ -217,6 +236,7 @@ func defaultNotify() Notify {
 		Lookback:    DefaultLookback,
 		Retry:       Retry{Attempts: DefaultAttempts, Backoff: DefaultBackoff, MaxBackoff: DefaultMaxBackoff},
 		SMTP:        SMTP{TLS: "starttls", Connections: DefaultConnections},
+		IMAP:        IMAP{Security: "tls", Folder: "INBOX"},
 	}
 }
 
@@ -276,6 +296,12 @@ func (v *validator) notify() {
 	}
 	if n.SMTP.Connections < 1 || n.SMTP.Connections > 64 {
 		v.errorf("notify.smtp.connections", "%d: use 1 to 64 (default %d)", n.SMTP.Connections, DefaultConnections)
+	}
+	if !slices.Contains([]string{"tls", "starttls", "none"}, n.IMAP.Security) {
+		v.errorf("notify.imap.security", "%q: use tls, starttls or none", n.IMAP.Security)
+	}
+	if n.IMAP.Addr != "" && !strings.Contains(n.IMAP.Addr, ":") {
+		v.errorf("notify.imap.addr", "%q: write host:port, e.g. imap.cert.example:993", n.IMAP.Addr)
 	}
 	if n.SMTP.Addr != "" && !strings.Contains(n.SMTP.Addr, ":") {
 		v.errorf("notify.smtp.addr", "%q: write host:port, e.g. mail.cert.example:587", n.SMTP.Addr)

@@ -42,6 +42,7 @@ func (c *Config) normalize() {
 	c.Log.Level = strings.ToLower(strings.TrimSpace(c.Log.Level))
 	c.Log.Format = strings.ToLower(strings.TrimSpace(c.Log.Format))
 	c.Notify.SMTP.TLS = strings.ToLower(strings.TrimSpace(c.Notify.SMTP.TLS))
+	c.Notify.IMAP.Security = strings.ToLower(strings.TrimSpace(c.Notify.IMAP.Security))
 	for i := range c.ConfiguredFeeds {
 		f := &c.ConfiguredFeeds[i]
 		f.Classification.Taxonomy = strings.ToLower(strings.TrimSpace(f.Classification.Taxonomy))
