@@ -17,19 +17,22 @@
 // interval between runs). Each notification is delivered once, whichever
 // run delivers it: a run claims a notification in the log before sending
 // it, and records what the server answered even when it is stopped
-// meanwhile. Planning is not shared: a run reads the memory when it
-// starts, so two runs that both plan before either has queued notify the
-// same events twice, once each (never more). Until the log offers a way
-// to serialise planning, do not start a run while another is planning.
+// meanwhile. Planning is serialised by a lease in the store
+// (store.Leaser, LeaseName): a run that finds another one planning fails
+// at once with store.ErrLeaseHeld and changes nothing; a run that dies
+// holding the lease blocks others until it expires (LeaseTTL after its
+// last renewal). Dry runs take no lease.
 package notify
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"hash/fnv"
 	"iter"
 	"log/slog"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -172,6 +175,13 @@ func (n *Notifier) Run(ctx context.Context, opt Options) (Summary, error) {
 	if opt.Now.IsZero() {
 		opt.Now = time.Now()
 	}
+	if l, ok := n.Log.(store.Leaser); ok && !opt.DryRun {
+		release, err := holdLease(ctx, l)
+		if err != nil {
+			return Summary{}, fmt.Errorf("another notify run is in progress: %w", err)
+		}
+		defer release()
+	}
 	r := &run{n: n, opt: opt, now: opt.Now.UTC(), started: time.Now(), workers: n.Workers, batchSize: n.BatchSize, log: n.Logger,
 		rcpts: map[string]bool{}, bases: map[int64]*event.Base{}, planned: map[string]tally{}, rerouted: map[string]bool{}}
 	if r.workers <= 0 {
@@ -255,6 +265,48 @@ func (r *run) loadFlags(ctx context.Context) error {
 // DefaultMaxEvents caps the events of one message; a larger group is
 // sent as several.
 const DefaultMaxEvents = 5000
+
+// The run lease: its name, and how long it lasts without renewal (a run
+// renews it every LeaseTTL/4).
+const (
+	LeaseName = "notify run"
+	LeaseTTL  = 10 * time.Minute
+)
+
+// holdLease takes the run lease and renews it until release is called.
+func holdLease(ctx context.Context, l store.Leaser) (release func(), err error) {
+	host, _ := os.Hostname()
+	var b [6]byte
+	rand.Read(b[:])
+	holder := fmt.Sprintf("%s pid %d %x", host, os.Getpid(), b)
+	if err := l.AcquireLease(ctx, LeaseName, holder, time.Now(), time.Now().Add(LeaseTTL)); err != nil {
+		return nil, err
+	}
+	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(LeaseTTL / 4)
+		defer t.Stop()
+		for {
+			select {
+			case <-rctx.Done():
+				return
+			case <-t.C:
+				// A failed renewal is retried at the next tick; the lease
+				// lasts LeaseTTL.
+				l.AcquireLease(rctx, LeaseName, holder, time.Now(), time.Now().Add(LeaseTTL))
+			}
+		}
+	}()
+	return func() {
+		stop()
+		<-done
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		l.ReleaseLease(rctx, LeaseName, holder)
+	}, nil
+}
 
 // Kinds of notification.
 const (

@@ -145,3 +145,21 @@ type NotifyLog interface {
 func FormatIdent(prefix string, day time.Time, seq int64) string {
 	return fmt.Sprintf("%s-%s-%06d", prefix, day.UTC().Format("20060102"), seq)
 }
+
+// ErrLeaseHeld is returned by AcquireLease when another holder's lease on
+// the name has not expired.
+var ErrLeaseHeld = errors.New("held by another process")
+
+// Leaser hands out named leases: a mutual exclusion between processes
+// sharing one database that a crashed holder cannot keep for ever (its
+// lease expires). The notifier holds one while it plans, so that two
+// overlapping `notify run`s do not both notify the same events.
+type Leaser interface {
+	// AcquireLease takes the lease name for holder until until, if it is
+	// free, expired at now, or already holder's (which renews it). It
+	// returns ErrLeaseHeld, with the current holder and expiry in the
+	// message, otherwise.
+	AcquireLease(ctx context.Context, name, holder string, now, until time.Time) error
+	// ReleaseLease gives the lease up if holder has it.
+	ReleaseLease(ctx context.Context, name, holder string) error
+}

@@ -253,6 +253,12 @@ var migrations = []string{
 		detail text NOT NULL,
 		at     bigint NOT NULL
 	);`,
+	// Named leases between processes (store.Leaser).
+	`CREATE TABLE leases (
+		name   text COLLATE "C" PRIMARY KEY,
+		holder text NOT NULL,
+		until  bigint NOT NULL
+	);`,
 }
 
 func (s *Store) init(ctx context.Context) error {

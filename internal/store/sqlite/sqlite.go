@@ -277,6 +277,12 @@ var migrations = []string{
 		detail TEXT NOT NULL,
 		at     INTEGER NOT NULL
 	);`,
+	// Named leases between processes (store.Leaser).
+	`CREATE TABLE leases (
+		name   TEXT PRIMARY KEY,
+		holder TEXT NOT NULL,
+		until  INTEGER NOT NULL
+	);`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

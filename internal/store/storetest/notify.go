@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -46,6 +47,7 @@ func RunNotifyLog(t *testing.T, newLog NewNotifyLog) {
 		{"Durable", testNotifyDurable},
 		{"QueueIsAtomic", testQueueAtomic},
 		{"LargeQueue", testLargeQueue},
+		{"Leases", testLeases},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -906,4 +908,48 @@ func NotifyQueueSize(t *testing.T, s store.NotifyLog, n, perN int) {
 	start = time.Now()
 	queue(t, s, ns, mem)
 	t.Logf("QueueNotifications again: %v", time.Since(start))
+}
+
+// testLeases: a lease excludes other holders until it expires or is
+// released, also across two store handles; its holder renews it.
+func testLeases(t *testing.T, open func() NotifyLogStore) {
+	a, b := openLog(t, open), openLog(t, open)
+	la, ok := a.(store.Leaser)
+	if !ok {
+		t.Fatal("the store is not a store.Leaser")
+	}
+	lb := b.(store.Leaser)
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
+	if err := la.AcquireLease(ctx, "notify", "a", t0, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	err := lb.AcquireLease(ctx, "notify", "b", t0.Add(time.Minute), t0.Add(time.Hour))
+	if !errors.Is(err, store.ErrLeaseHeld) || !strings.Contains(err.Error(), "a, until 2026-11-24T09:00:00Z") {
+		t.Fatalf("second holder: %v, want ErrLeaseHeld naming a and the expiry", err)
+	}
+	if err := lb.AcquireLease(ctx, "other", "b", t0, t0.Add(time.Hour)); err != nil {
+		t.Errorf("another name: %v", err)
+	}
+	if err := la.AcquireLease(ctx, "notify", "a", t0.Add(30*time.Minute), t0.Add(2*time.Hour)); err != nil {
+		t.Errorf("renewal: %v", err)
+	}
+	if err := lb.AcquireLease(ctx, "notify", "b", t0.Add(90*time.Minute), t0.Add(3*time.Hour)); !errors.Is(err, store.ErrLeaseHeld) {
+		t.Errorf("before the renewed expiry: %v", err)
+	}
+	if err := lb.AcquireLease(ctx, "notify", "b", t0.Add(2*time.Hour), t0.Add(3*time.Hour)); err != nil {
+		t.Errorf("after expiry: %v", err)
+	}
+	if err := la.ReleaseLease(ctx, "notify", "a"); err != nil { // not a's any more: nothing happens
+		t.Fatal(err)
+	}
+	if err := la.AcquireLease(ctx, "notify", "a", t0.Add(2*time.Hour), t0.Add(3*time.Hour)); !errors.Is(err, store.ErrLeaseHeld) {
+		t.Errorf("a released b's lease: %v", err)
+	}
+	if err := lb.ReleaseLease(ctx, "notify", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := la.AcquireLease(ctx, "notify", "a", t0.Add(2*time.Hour), t0.Add(3*time.Hour)); err != nil {
+		t.Errorf("after release: %v", err)
+	}
 }
