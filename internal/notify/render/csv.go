@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -173,27 +174,30 @@ var timeFields = map[string]func(*event.Event) time.Time{
 // Most columns of a digest of many kinds of event are extra fields that
 // few of its events have, so a line is written from what its item has:
 // a bit per column says which cells to write, and the others are empty,
-// only their commas. With the default columns, defaults has already read
-// every item's extras once, in extras, with the column of each, so that a
-// line needs no map. csvWriters are pooled: Render runs in several
-// goroutines, each digest with up to hundreds of columns.
+// only their commas. The extra cells are made from the item's Extra map
+// before the line, as text in text: with the default columns, defaults
+// does it for every item while it reads their extras to find the
+// columns, so that a line needs no map. csvWriters are pooled: Render
+// runs in several goroutines, each digest with up to hundreds of columns.
 type csvWriter struct {
 	flat bool // every cell on one line
 	cols []csvColumn
 	// fixed has the bits of the columns that are not extra fields; bits
-	// those of the cells of the line being written, whose extra values
-	// are in vals, by column.
+	// those of the cells of the line being written; cell has the
+	// index in extras of the extra cells of the line, by column.
 	fixed, bits []uint64
-	vals        []any
+	cell        []int32
 	// Explicit columns: the extra fields (without "extra."), by slot;
 	// slots maps them back; slotCols are the columns of each slot (one,
 	// unless a column is repeated).
 	names    []string
 	slots    map[string]int
 	slotCols [][]int
-	// Default columns: every item's extras, those of item i at
-	// extras[ends[i-1]:ends[i]], with the column of each.
+	// The extra cells, made: with the default columns those of every
+	// item, item i's at extras[ends[i-1]:ends[i]]; else those of the
+	// line. Their text is in text.
 	extras  []csvExtra
+	text    []byte
 	ends    []int
 	colOf   []int // by order of first sight
 	order   []int
@@ -201,11 +205,21 @@ type csvWriter struct {
 	found   []bool
 }
 
-// csvExtra is an extra value of an item and its column (or, until
-// defaults has sorted the columns, its field's number).
+// csvExtra is an extra cell of an item: its column (or, until defaults
+// has sorted the columns, its field's number) and its text, a CSV cell,
+// at text[start:end].
 type csvExtra struct {
-	col int
-	v   any
+	col, start, end int32
+}
+
+// addExtra makes the cell of v, for column (or field number) col.
+func (w *csvWriter) addExtra(col int, v any) {
+	start := len(w.text)
+	w.text = appendExtra(w.text, v)
+	if len(w.text) > start && (w.flat || !plainCell(w.text[start:])) {
+		w.text = w.finish(w.text, start, w.flat)
+	}
+	w.extras = append(w.extras, csvExtra{int32(col), int32(start), int32(len(w.text))})
 }
 
 var csvWriters = sync.Pool{New: func() any { return &csvWriter{slots: map[string]int{}} }}
@@ -219,11 +233,9 @@ func newCSVWriter(flat bool) *csvWriter {
 // release empties w, dropping what it holds of the items, and pools it.
 func (w *csvWriter) release() {
 	clear(w.cols[:cap(w.cols)])
-	clear(w.vals[:cap(w.vals)])
 	clear(w.names[:cap(w.names)])
-	clear(w.extras[:cap(w.extras)])
 	clear(w.slots)
-	w.cols, w.fixed, w.bits, w.vals = w.cols[:0], w.fixed[:0], w.bits[:0], w.vals[:0]
+	w.cols, w.fixed, w.bits, w.cell, w.text = w.cols[:0], w.fixed[:0], w.bits[:0], w.cell[:0], w.text[:0]
 	w.names, w.slotCols = w.names[:0], w.slotCols[:0]
 	w.extras, w.ends, w.colOf, w.order = w.extras[:0], w.ends[:0], w.colOf[:0], w.order[:0]
 	csvWriters.Put(w)
@@ -259,7 +271,7 @@ func (w *csvWriter) defaults(items []Item) {
 				w.names = append(w.names, k)
 			}
 			if v != nil { // a null is an empty cell
-				w.extras = append(w.extras, csvExtra{n, v})
+				w.addExtra(n, v)
 			}
 		}
 		w.ends = append(w.ends, len(w.extras))
@@ -280,7 +292,7 @@ func (w *csvWriter) defaults(items []Item) {
 		w.cols = append(w.cols, csvColumn{kind: colExtra, name: w.names[n]})
 	}
 	for i := range w.extras {
-		w.extras[i].col = w.colOf[w.extras[i].col]
+		w.extras[i].col = int32(w.colOf[w.extras[i].col])
 	}
 	w.add(ColCount)
 	w.add(ColFirstSeen)
@@ -333,10 +345,10 @@ func (w *csvWriter) resolve(columns []string) error {
 	return nil
 }
 
-// sized makes vals and the bit sets fit the columns.
+// sized makes cell and the bit sets fit the columns.
 func (w *csvWriter) sized() {
 	n := len(w.cols)
-	w.vals = slices.Grow(w.vals[:0], n)[:n]
+	w.cell = slices.Grow(w.cell[:0], n)[:n]
 	words := (n + 63) / 64
 	w.fixed = append(w.fixed[:0], make([]uint64, words)...)
 	w.bits = slices.Grow(w.bits[:0], words)[:words]
@@ -372,11 +384,12 @@ func (w *csvWriter) row(buf []byte, items []Item, i int) []byte {
 		if i > 0 {
 			start = w.ends[i-1]
 		}
-		for _, x := range w.extras[start:w.ends[i]] {
-			w.vals[x.col] = x.v
+		for j, x := range w.extras[start:w.ends[i]] {
+			w.cell[x.col] = int32(start + j)
 			w.bits[x.col/64] |= 1 << (x.col % 64)
 		}
 	case len(w.names) > 0:
+		w.extras, w.text = w.extras[:0], w.text[:0]
 		// Walk the item's extras or the extra columns, whichever are
 		// fewer.
 		if len(e.Extra) <= len(w.names) {
@@ -405,7 +418,10 @@ func (w *csvWriter) row(buf []byte, items []Item, i int) []byte {
 			start := len(buf)
 			switch c := &w.cols[col]; c.kind {
 			case colExtra:
-				buf = appendExtra(buf, w.vals[col])
+				x := w.extras[w.cell[col]]
+				buf = append(buf, w.text[x.start:x.end]...)
+				buf = append(buf, ',')
+				continue // made already
 			case colField:
 				buf, _ = c.field.AppendText(e, buf)
 			case colTime:
@@ -430,8 +446,9 @@ func (w *csvWriter) row(buf []byte, items []Item, i int) []byte {
 // fill sets the cells of extra slot s to v for the line being written.
 func (w *csvWriter) fill(s int, v any) {
 	for _, col := range w.slotCols[s] {
-		w.vals[col] = v
+		w.cell[col] = int32(len(w.extras))
 		w.bits[col/64] |= 1 << (col % 64)
+		w.addExtra(col, v)
 	}
 }
 
@@ -514,6 +531,17 @@ const (
 func plainCell(cell []byte) bool {
 	if csvByte[cell[0]] != 0 {
 		return false
+	}
+	// Eight bytes at a time: has(x, c) has a high bit set when a byte of
+	// x is c.
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	has := func(x uint64, c byte) uint64 { y := x ^ ones*uint64(c); return (y - ones) &^ y & highs }
+	for len(cell) >= 8 {
+		x := binary.LittleEndian.Uint64(cell)
+		if has(x, ',')|has(x, '"')|has(x, '\r')|has(x, '\n') != 0 {
+			return false
+		}
+		cell = cell[8:]
 	}
 	for _, c := range cell {
 		if csvByte[c]&csvAny != 0 {

@@ -202,5 +202,8 @@ func TestAppendTime(t *testing.T) {
 		if got := string(appendTime(nil, tm)); got != want {
 			t.Errorf("appendTime(%v) = %q, want %q", tm, got, want)
 		}
+		if got, want := formatRowTime(tm), tm.UTC().Format(rowTime); got != want {
+			t.Errorf("formatRowTime(%v) = %q, want %q", tm, got, want)
+		}
 	}
 }

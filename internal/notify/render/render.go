@@ -508,18 +508,24 @@ func (r *Renderer) render(d *Data, lang string) (*Rendered, error) {
 		budget = 0
 	}
 	var summaries []string
+	var feeds []feedKey // of the section, seen
 	for si, items := range groups {
 		if len(items) == 0 {
 			continue
 		}
 		s := Section{Name: Sections[si], Count: len(items)}
+		feeds = feeds[:0]
 		for _, it := range items {
 			e := it.Event
 			addDistinct(&s.Types, e.Classification.Type, 10)
 			addDistinct(&s.Identifiers, oneLine(e.Classification.Identifier, maxValue), 10)
 			addDistinct(&s.Malware, oneLine(e.Malware.Name, maxValue), 10)
-			if f := feedOf(e); f.Name != "" && len(s.Feeds) < 10 && !slices.Contains(s.Feeds, f) {
-				s.Feeds = append(s.Feeds, f)
+			if k := (feedKey{e.Feed.Name, e.Feed.Provider, e.Feed.Code, e.Feed.Documentation}); len(s.Feeds) < 10 && !slices.Contains(feeds, k) {
+				// feedOf parses the documentation URL: once per feed.
+				feeds = append(feeds, k)
+				if f := feedOf(e); f.Name != "" && !slices.Contains(s.Feeds, f) {
+					s.Feeds = append(s.Feeds, f)
+				}
 			}
 			if budget > 0 {
 				s.Rows = append(s.Rows, rowOf(it, s.Name))

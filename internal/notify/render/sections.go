@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tocsin/tocsin/internal/event"
 )
@@ -118,6 +119,9 @@ var feedDocs = map[string]string{
 	"abusech-threatfox": "https://threatfox.abuse.ch/",
 }
 
+// feedKey is what feedOf reads of an event.
+type feedKey struct{ name, provider, code, doc string }
+
 // feedOf returns the feed of e with its documentation link: the event's
 // feed.documentation when it is an http or https URL, else the built-in
 // page for the feed's name. Shadowserver documents each report type on
@@ -164,24 +168,46 @@ type Row struct {
 	Count     int64  // how many times it was seen (at least 1)
 	FirstSeen string // first time tocsin saw it
 	LastSeen  string // last time tocsin saw it
+	// Line is the row as the shipped templates list it, "What (Host)
+	// ASN, Time: Detail", each part only when it is not empty; Repeats
+	// is Count when it is more than 1, else 0. A template that lists
+	// {{.Line}}{{with .Repeats}} (seen {{.}} times){{end}} runs a
+	// fraction of the actions that composing the parts takes.
+	Line    string
+	Repeats int64
 }
 
 const rowTime = "2006-01-02 15:04 UTC"
+
+// formatRowTime is t.UTC().Format(rowTime), without the layout
+// machinery for the years 0 to 9999.
+func formatRowTime(t time.Time) string {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.Format(rowTime)
+	}
+	hour, min, _ := t.Clock()
+	b := [...]byte{byte('0' + year/1000), byte('0' + year/100%10), byte('0' + year/10%10), byte('0' + year%10), '-',
+		byte('0' + month/10), byte('0' + month%10), '-', byte('0' + day/10), byte('0' + day%10), ' ',
+		byte('0' + hour/10), byte('0' + hour%10), ':', byte('0' + min/10), byte('0' + min%10), ' ', 'U', 'T', 'C'}
+	return string(b[:])
+}
 
 func rowOf(it *Item, section string) Row {
 	e := it.Event
 	r := Row{Count: max(it.Count, 1)}
 	switch {
 	case !e.TimeSource.IsZero():
-		r.Time = e.TimeSource.UTC().Format(rowTime)
+		r.Time = formatRowTime(e.TimeSource)
 	case !it.LastSeen.IsZero():
-		r.Time = it.LastSeen.UTC().Format(rowTime)
+		r.Time = formatRowTime(it.LastSeen)
 	}
 	if !it.FirstSeen.IsZero() {
-		r.FirstSeen = it.FirstSeen.UTC().Format(rowTime)
+		r.FirstSeen = formatRowTime(it.FirstSeen)
 	}
 	if !it.LastSeen.IsZero() {
-		r.LastSeen = it.LastSeen.UTC().Format(rowTime)
+		r.LastSeen = formatRowTime(it.LastSeen)
 	}
 	p := &e.Source
 	if !p.IP.IsValid() && p.URL == "" && p.FQDN == "" && !p.Network.IsValid() {
@@ -238,5 +264,23 @@ func rowOf(it *Item, section string) Row {
 	}
 	add(strings.ReplaceAll(e.Product.Vulnerabilities, ",", ", "))
 	r.Detail = oneLine(strings.Join(d, ", "), maxName)
+	if r.Count > 1 {
+		r.Repeats = r.Count
+	}
+	b := make([]byte, 0, len(r.What)+len(r.Host)+len(r.ASN)+len(r.Time)+len(r.Detail)+8)
+	b = append(b, r.What...)
+	if r.Host != "" {
+		b = append(append(append(b, " ("...), r.Host...), ')')
+	}
+	if r.ASN != "" {
+		b = append(append(b, ' '), r.ASN...)
+	}
+	if r.Time != "" {
+		b = append(append(b, ", "...), r.Time...)
+	}
+	if r.Detail != "" {
+		b = append(append(b, ": "...), r.Detail...)
+	}
+	r.Line = string(b)
 	return r
 }
