@@ -238,6 +238,9 @@ func (w *csvWriter) release() {
 	w.cols, w.fixed, w.bits, w.cell, w.text = w.cols[:0], w.fixed[:0], w.bits[:0], w.cell[:0], w.text[:0]
 	w.names, w.slotCols = w.names[:0], w.slotCols[:0]
 	w.extras, w.ends, w.colOf, w.order = w.extras[:0], w.ends[:0], w.colOf[:0], w.order[:0]
+	if cap(w.text) > 1<<20 || cap(w.extras) > 1<<16 {
+		return // a rare large one would hold its memory for good
+	}
 	csvWriters.Put(w)
 }
 

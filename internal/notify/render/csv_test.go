@@ -3,10 +3,12 @@ package render
 import (
 	"bytes"
 	"encoding/csv"
+	"errors"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -205,5 +207,69 @@ func TestAppendTime(t *testing.T) {
 		if got, want := formatRowTime(tm), tm.UTC().Format(rowTime); got != want {
 			t.Errorf("formatRowTime(%v) = %q, want %q", tm, got, want)
 		}
+	}
+}
+
+// TestRenderConcurrent renders digests of several sizes, formats and
+// languages at once, as the notifier does, and wants what rendering them
+// one at a time gives: the pooled buffers and CSV writers are not
+// shared.
+func TestRenderConcurrent(t *testing.T) {
+	r := mustNew(t, "")
+	var jobs []*Data
+	for _, f := range []string{FormatCSV, FormatInlineCSV, FormatJSON} {
+		d := *digest(t)
+		d.Format = f
+		jobs = append(jobs, &d)
+	}
+	if _, err := os.Stat(samplesDir); err == nil {
+		jobs = append(jobs, mixedDigest(t, 100, 10), mixedDigest(t, 150, 0))
+	}
+	langs := []string{"en", "sv", "pt", "vi"}
+	want := make([]*Rendered, len(jobs))
+	for i, d := range jobs {
+		out, err := r.Render(d, []string{langs[i%len(langs)]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = out
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8*len(jobs))
+	for g := range 8 {
+		wg.Go(func() {
+			for n := range 5 {
+				i := (g + n) % len(jobs)
+				out, err := r.Render(jobs[i], []string{langs[i%len(langs)]})
+				switch {
+				case err != nil:
+					errs <- err.Error()
+				case out.Text != want[i].Text || len(out.Attachments) != len(want[i].Attachments):
+					errs <- "job " + strconv.Itoa(i) + ": text differs"
+				default:
+					for a := range out.Attachments {
+						if !bytes.Equal(out.Attachments[a].Data, want[i].Attachments[a].Data) {
+							errs <- "job " + strconv.Itoa(i) + ": attachment differs"
+						}
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
+
+// errWriter fails every write.
+type errWriter struct{}
+
+func (errWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+func TestWriteCSVError(t *testing.T) {
+	if err := WriteCSV(errWriter{}, digest(t).Items, nil); err == nil || err.Error() != "disk full" {
+		t.Errorf("WriteCSV to a failing writer: %v", err)
 	}
 }
