@@ -200,13 +200,25 @@ type dyingLog struct {
 }
 
 func (l *dyingLog) UpdateNotification(ctx context.Context, n *store.Notification, from string) error {
+	errs, err := l.UpdateNotifications(ctx, []*store.Notification{n}, []string{from})
+	if err != nil {
+		return err
+	}
+	return errs[0]
+}
+
+func (l *dyingLog) UpdateNotifications(ctx context.Context, ns []*store.Notification, from []string) ([]error, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.claimed[n.ID] {
-		return errors.New("the database went away")
+	for _, n := range ns {
+		if l.claimed[n.ID] {
+			return nil, errors.New("the database went away")
+		}
 	}
-	l.claimed[n.ID] = true
-	return l.NotifyLog.UpdateNotification(ctx, n, from)
+	for _, n := range ns {
+		l.claimed[n.ID] = true
+	}
+	return l.NotifyLog.UpdateNotifications(ctx, ns, from)
 }
 
 // TestDiedWhileSending: a run that dies after claiming its notifications

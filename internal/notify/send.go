@@ -202,107 +202,139 @@ func (r *run) deliver(ctx context.Context) error {
 	return flush()
 }
 
-// sendAll sends ns on the workers and records each outcome.
+// sendAll sends ns on the workers and records each outcome. The log is
+// written twice per batch, not per message: once to claim the batch, once
+// to record what the server said of each.
 func (r *run) sendAll(ctx context.Context, ns []*store.Notification) error {
-	errs := make([]error, len(ns))
-	r.parallel(len(ns), func(i int) {
-		outcome, err := r.attempt(ctx, ns[i])
-		errs[i] = err
+	if len(ns) == 0 {
+		return nil
+	}
+	cfg := r.n.Config
+	// Claim. The log has no "sending" status, so a run claims a
+	// notification by moving it between queued and deferred (whichever it
+	// is not) with its NextAttempt past the send: the update fails for
+	// another run that read it in its former status, and that run skips
+	// it. A run stopped during the send gives it back as it was; one that
+	// dies leaves it due when the claim runs out.
+	type slot struct {
+		n             *store.Notification
+		from, claimed string
+		due           time.Time
+		err           error // what Send said
+	}
+	slots := make([]slot, len(ns))
+	froms := make([]string, len(ns))
+	for i, n := range ns {
+		sl := slot{n: n, from: n.Status, due: n.NextAttempt, claimed: store.NotifyDeferred}
+		if sl.from == store.NotifyDeferred {
+			sl.claimed = store.NotifyQueued
+		}
+		froms[i] = sl.from
+		n.Status, n.NextAttempt, n.UpdatedAt = sl.claimed, r.now.Add(time.Since(r.started)+claimFor), r.now
+		slots[i] = sl
+	}
+	errs, err := r.n.Log.UpdateNotifications(ctx, ns, froms)
+	if err != nil {
+		return fmt.Errorf("claim %d notifications for sending: %w", len(ns), err)
+	}
+	var mine []int
+	for i, e := range errs {
+		switch {
+		case e == nil:
+			mine = append(mine, i)
+		case errors.Is(e, store.ErrNotifyState), errors.Is(e, store.ErrNotFound):
+			// Another run is sending it or has sent it.
+		default:
+			return e
+		}
+	}
+	// Send.
+	r.parallel(len(mine), func(j int) {
+		sl := &slots[mine[j]]
+		sl.err = r.n.Sender.Send(ctx, mail.Envelope{From: cfg.Sender.Email, To: []string{sl.n.Recipient}, Ident: sl.n.Ident}, sl.n.Message)
+	})
+	// Record what the servers answered, even when ctx has ended
+	// meanwhile: a message a server accepted must not be sent again.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	var stop error
+	upd := make([]*store.Notification, 0, len(mine))
+	claimedFrom := make([]string, 0, len(mine))
+	for _, i := range mine {
+		sl := &slots[i]
+		n, err := sl.n, sl.err
+		switch {
+		case err != nil && ctx.Err() != nil:
+			n.Status, n.NextAttempt = sl.from, sl.due // given back untried
+			stop = ctx.Err()
+		case errors.Is(err, smtp.ErrConfig):
+			// The server refuses us, not the recipient (certificate,
+			// login, STARTTLS): every message would fail alike, and moving
+			// on down contact chains would be wrong. Give it back, stop.
+			n.Status, n.NextAttempt = sl.from, sl.due
+			stop = fmt.Errorf("the mail server refuses tocsin; fix notify.smtp and run again: %w", err)
+		default:
+			n.Attempts++
+			n.UpdatedAt = r.now
+			switch {
+			case err == nil:
+				n.Status, n.LastError = store.NotifySent, ""
+			case mail.Temporary(err) && n.Attempts < cfg.Retry.Attempts:
+				n.Status, n.LastError = store.NotifyDeferred, err.Error()
+				n.NextAttempt = r.now.Add(Backoff(cfg.Retry, n.Attempts))
+			default:
+				n.Status, n.LastError = store.NotifyFailed, err.Error()
+			}
+		}
+		upd = append(upd, n)
+		claimedFrom = append(claimedFrom, sl.claimed)
+	}
+	uerrs, err := r.n.Log.UpdateNotifications(wctx, upd, claimedFrom)
+	if err != nil {
+		return errors.Join(stop, fmt.Errorf("record the delivery of %d notifications: %w", len(upd), err))
+	}
+	for k, i := range mine {
+		sl := &slots[i]
+		n := sl.n
+		if uerrs[k] != nil {
+			r.log.Warn("a delivery outcome was not recorded", "id", n.Ident, "status", n.Status, "err", uerrs[k])
+			continue
+		}
+		if sl.err != nil && (n.Status == store.NotifyDeferred || n.Status == store.NotifyFailed) {
+			r.log.Warn("delivery failed", "id", n.Ident, "recipient", n.Recipient, "status", n.Status, "err", sl.err)
+		}
 		r.mu.Lock()
-		switch outcome {
+		switch n.Status {
 		case store.NotifySent:
 			r.sum.Sent++
 		case store.NotifyDeferred:
-			r.sum.Retrying++
+			if sl.err != nil {
+				r.sum.Retrying++
+			}
 		case store.NotifyFailed:
 			r.sum.Failed++
 		}
 		r.mu.Unlock()
-	})
-	return errors.Join(errs...)
+		if n.Status == store.NotifyFailed && recipientRefused(sl.err) {
+			f := store.ContactFlag{Email: n.Recipient, Flag: store.ContactBouncing, Detail: sl.err.Error(), At: r.now}
+			if err := r.n.Log.SetContactFlag(wctx, f); err != nil {
+				return errors.Join(stop, fmt.Errorf("flag %s as bouncing: %w", n.Recipient, err))
+			}
+			r.mu.Lock()
+			r.flags[strings.ToLower(f.Email)] = f
+			if n.Org != "" {
+				r.rerouted[n.Org] = true
+			}
+			r.mu.Unlock()
+		}
+	}
+	return stop
 }
 
 // claimFor is how long a run holds a notification while it sends it:
 // another run delivering at the same time leaves it alone, and takes it up
 // after that should this run have died in the middle.
 const claimFor = 15 * time.Minute
-
-// attempt sends n once and records the outcome in the log. The error is
-// the log's; a delivery failure is an outcome, not an error.
-//
-// The log has no "sending" status, so a run claims a notification by
-// moving it between queued and deferred (whichever it is not) with its
-// NextAttempt past the send: the update fails for another run that read
-// it in its former status, and that run skips it. A run stopped during
-// the send gives it back as it was; one that dies leaves it due when the
-// claim runs out.
-func (r *run) attempt(ctx context.Context, n *store.Notification) (string, error) {
-	cfg := r.n.Config
-	from, due := n.Status, n.NextAttempt
-	claimed := store.NotifyDeferred
-	if from == store.NotifyDeferred {
-		claimed = store.NotifyQueued
-	}
-	n.Status, n.NextAttempt, n.UpdatedAt = claimed, r.now.Add(time.Since(r.started)+claimFor), r.now
-	if err := r.n.Log.UpdateNotification(ctx, n, from); err != nil {
-		if errors.Is(err, store.ErrNotifyState) {
-			return "", nil // another run is sending it or has sent it
-		}
-		return "", fmt.Errorf("claim %s for sending: %w", n.Ident, err)
-	}
-	err := r.n.Sender.Send(ctx, mail.Envelope{From: cfg.Sender.Email, To: []string{n.Recipient}, Ident: n.Ident}, n.Message)
-	// What the server answered is recorded even when ctx has ended
-	// meanwhile: a message it accepted must not be sent again.
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-	defer cancel()
-	if err != nil && ctx.Err() != nil {
-		n.Status, n.NextAttempt = from, due
-		if uerr := r.n.Log.UpdateNotification(wctx, n, claimed); uerr != nil {
-			r.log.Warn("a notification interrupted while sending stays claimed", "id", n.Ident, "until", n.NextAttempt, "err", uerr)
-		}
-		return "", ctx.Err()
-	}
-	if errors.Is(err, smtp.ErrConfig) {
-		// The server refuses us, not the recipient (certificate, login,
-		// STARTTLS): every message would fail alike, and moving on down
-		// contact chains would be wrong. Give it back and stop the run.
-		n.Status, n.NextAttempt = from, due
-		if uerr := r.n.Log.UpdateNotification(wctx, n, claimed); uerr != nil {
-			r.log.Warn("a notification stays claimed", "id", n.Ident, "until", n.NextAttempt, "err", uerr)
-		}
-		return "", fmt.Errorf("the mail server refuses tocsin; fix notify.smtp and run again: %w", err)
-	}
-	n.Attempts++
-	n.UpdatedAt = r.now
-	switch {
-	case err == nil:
-		n.Status, n.LastError = store.NotifySent, ""
-	case mail.Temporary(err) && n.Attempts < cfg.Retry.Attempts:
-		n.Status, n.LastError = store.NotifyDeferred, err.Error()
-		n.NextAttempt = r.now.Add(Backoff(cfg.Retry, n.Attempts))
-	default:
-		n.Status, n.LastError = store.NotifyFailed, err.Error()
-	}
-	if err := r.n.Log.UpdateNotification(wctx, n, claimed); err != nil {
-		return "", fmt.Errorf("record the delivery of %s: %w", n.Ident, err)
-	}
-	if err != nil {
-		r.log.Warn("delivery failed", "id", n.Ident, "recipient", n.Recipient, "status", n.Status, "err", err)
-	}
-	if n.Status == store.NotifyFailed && recipientRefused(err) {
-		f := store.ContactFlag{Email: n.Recipient, Flag: store.ContactBouncing, Detail: err.Error(), At: r.now}
-		if err := r.n.Log.SetContactFlag(wctx, f); err != nil {
-			return n.Status, fmt.Errorf("flag %s as bouncing: %w", n.Recipient, err)
-		}
-		r.mu.Lock()
-		r.flags[strings.ToLower(f.Email)] = f
-		if n.Org != "" {
-			r.rerouted[n.Org] = true
-		}
-		r.mu.Unlock()
-	}
-	return n.Status, nil
-}
 
 // recipientRefused reports whether a permanent failure was the
 // recipient's (its mailbox does not exist or refuses mail), rather than

@@ -126,6 +126,11 @@ type NotifyLog interface {
 	// n.ID if its status is still from (else ErrNotifyState; ErrNotFound
 	// when there is no such notification). UpdatedAt is set to n.UpdatedAt.
 	UpdateNotification(ctx context.Context, n *Notification, from string) error
+	// UpdateNotifications is UpdateNotification for ns[i] from from[i],
+	// all in one transaction: errs[i] is what UpdateNotification would
+	// have returned for it (nil, ErrNotifyState or ErrNotFound); err is a
+	// failure of the whole batch, which then changed nothing.
+	UpdateNotifications(ctx context.Context, ns []*Notification, from []string) (errs []error, err error)
 	// Notifications yields the notifications matching f, newest first,
 	// without Message.
 	Notifications(ctx context.Context, f NotifyFilter) iter.Seq2[*Notification, error]

@@ -117,7 +117,7 @@ type Event struct {
 	ReportID  int64
 	Line      int
 	Doc       []byte // as stored: event.AppendBinaryDelta against Base
-	Base      []byte // the report's base (Tx.SetBase); nil when it has none
+	Base      []byte // the report's base (Tx.SetBase); nil when it has none. Shared between events: read only
 }
 
 // Filter selects events. Zero fields match everything.

@@ -401,29 +401,66 @@ func checkStatus(status string) error {
 
 // UpdateNotification implements store.NotifyLog.
 func (s *Store) UpdateNotification(ctx context.Context, n *store.Notification, from string) error {
-	what := "update notification " + strconv.FormatInt(n.ID, 10)
-	if err := checkStatus(n.Status); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+	errs, err := s.UpdateNotifications(ctx, []*store.Notification{n}, []string{from})
+	if err != nil {
+		return err
 	}
-	return s.writeTx(ctx, what, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE notifications SET status = $1, attempts = $2, next_attempt = $3, last_error = $4, updated_at = $5
-			WHERE id = $6 AND status = $7`, n.Status, int64(n.Attempts), nanos(n.NextAttempt), cleanText(n.LastError), nanos(n.UpdatedAt), n.ID, cleanText(from))
-		if err != nil {
-			return fmt.Errorf("%s: %w", what, err)
+	return errs[0]
+}
+
+// UpdateNotifications implements store.NotifyLog: the updates go in one
+// batch (one round trip), then the rows that did not change are looked at.
+func (s *Store) UpdateNotifications(ctx context.Context, ns []*store.Notification, from []string) ([]error, error) {
+	if len(ns) != len(from) {
+		return nil, fmt.Errorf("update notifications: %d notifications, %d statuses", len(ns), len(from))
+	}
+	for _, n := range ns {
+		if err := checkStatus(n.Status); err != nil {
+			return nil, fmt.Errorf("update notification %d: %w", n.ID, err)
 		}
-		if tag.RowsAffected() == 1 {
-			return nil
+	}
+	errs := make([]error, len(ns))
+	err := s.writeTx(ctx, "update notifications", func(tx pgx.Tx) error {
+		clear(errs)
+		var b pgx.Batch
+		for i, n := range ns {
+			b.Queue(`UPDATE notifications SET status = $1, attempts = $2, next_attempt = $3, last_error = $4, updated_at = $5
+				WHERE id = $6 AND status = $7`, n.Status, int64(n.Attempts), nanos(n.NextAttempt), cleanText(n.LastError), nanos(n.UpdatedAt), n.ID, cleanText(from[i]))
 		}
-		var status string
-		err = tx.QueryRow(ctx, `SELECT status FROM notifications WHERE id = $1`, n.ID).Scan(&status)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			return fmt.Errorf("%s: %w", what, store.ErrNotFound)
-		case err != nil:
-			return fmt.Errorf("%s: %w", what, err)
+		br := tx.SendBatch(ctx, &b)
+		missed := []int{}
+		for i := range ns {
+			tag, err := br.Exec()
+			if err != nil {
+				br.Close()
+				return fmt.Errorf("update notification %d: %w", ns[i].ID, err)
+			}
+			if tag.RowsAffected() != 1 {
+				missed = append(missed, i)
+			}
 		}
-		return fmt.Errorf("%s: it is %s, not %s: %w", what, status, from, store.ErrNotifyState)
+		if err := br.Close(); err != nil {
+			return err
+		}
+		for _, i := range missed {
+			what := "update notification " + strconv.FormatInt(ns[i].ID, 10)
+			var status string
+			err := tx.QueryRow(ctx, `SELECT status FROM notifications WHERE id = $1`, ns[i].ID).Scan(&status)
+			switch {
+			case errors.Is(err, pgx.ErrNoRows):
+				errs[i] = fmt.Errorf("%s: %w", what, store.ErrNotFound)
+			case err != nil:
+				return fmt.Errorf("%s: %w", what, err)
+			default:
+				errs[i] = fmt.Errorf("%s: it is %s, not %s: %w", what, status, from[i], store.ErrNotifyState)
+			}
+		}
+		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return errs, nil
 }
 
 // Notifications implements store.NotifyLog.

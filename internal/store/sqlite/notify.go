@@ -355,29 +355,60 @@ func (s *Store) DueNotifications(ctx context.Context, now time.Time) iter.Seq2[*
 
 // UpdateNotification implements store.NotifyLog.
 func (s *Store) UpdateNotification(ctx context.Context, n *store.Notification, from string) error {
-	what := "update notification " + strconv.FormatInt(n.ID, 10)
-	if err := checkStatus(n.Status); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+	errs, err := s.UpdateNotifications(ctx, []*store.Notification{n}, []string{from})
+	if err != nil {
+		return err
 	}
-	return s.writeTx(ctx, what, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE notifications SET status = ?, attempts = ?, next_attempt = ?, last_error = ?, updated_at = ?
-			WHERE id = ? AND status = ?`, n.Status, n.Attempts, nanos(n.NextAttempt), n.LastError, nanos(n.UpdatedAt), n.ID, from)
-		if err != nil {
-			return fmt.Errorf("%s: %w", what, err)
+	return errs[0]
+}
+
+// UpdateNotifications implements store.NotifyLog.
+func (s *Store) UpdateNotifications(ctx context.Context, ns []*store.Notification, from []string) ([]error, error) {
+	if len(ns) != len(from) {
+		return nil, fmt.Errorf("update notifications: %d notifications, %d statuses", len(ns), len(from))
+	}
+	for _, n := range ns {
+		if err := checkStatus(n.Status); err != nil {
+			return nil, fmt.Errorf("update notification %d: %w", n.ID, err)
 		}
-		if k, err := res.RowsAffected(); err != nil || k == 1 {
+	}
+	errs := make([]error, len(ns))
+	err := s.writeTx(ctx, "update notifications", func(tx *sql.Tx) error {
+		clear(errs)
+		up, err := tx.PrepareContext(ctx, `UPDATE notifications SET status = ?, attempts = ?, next_attempt = ?, last_error = ?, updated_at = ?
+			WHERE id = ? AND status = ?`)
+		if err != nil {
 			return err
 		}
-		var status string
-		err = tx.QueryRowContext(ctx, `SELECT status FROM notifications WHERE id = ?`, n.ID).Scan(&status)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return fmt.Errorf("%s: %w", what, store.ErrNotFound)
-		case err != nil:
-			return fmt.Errorf("%s: %w", what, err)
+		defer up.Close()
+		for i, n := range ns {
+			what := "update notification " + strconv.FormatInt(n.ID, 10)
+			res, err := up.ExecContext(ctx, n.Status, n.Attempts, nanos(n.NextAttempt), n.LastError, nanos(n.UpdatedAt), n.ID, from[i])
+			if err != nil {
+				return fmt.Errorf("%s: %w", what, err)
+			}
+			if k, err := res.RowsAffected(); err != nil {
+				return err
+			} else if k == 1 {
+				continue
+			}
+			var status string
+			err = tx.QueryRowContext(ctx, `SELECT status FROM notifications WHERE id = ?`, n.ID).Scan(&status)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				errs[i] = fmt.Errorf("%s: %w", what, store.ErrNotFound)
+			case err != nil:
+				return fmt.Errorf("%s: %w", what, err)
+			default:
+				errs[i] = fmt.Errorf("%s: it is %s, not %s: %w", what, status, from[i], store.ErrNotifyState)
+			}
 		}
-		return fmt.Errorf("%s: it is %s, not %s: %w", what, status, from, store.ErrNotifyState)
+		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return errs, nil
 }
 
 // checkStatus returns an error when status is not a notification status.

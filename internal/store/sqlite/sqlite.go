@@ -33,9 +33,40 @@ import (
 type Store struct {
 	db      *sql.DB
 	cache   partCache
+	bases   baseCache     // reports' bases, read once: a committed report's base never changes
 	kick    chan struct{} // a commit happened: checkpoint
 	stop    context.CancelFunc
 	stopped chan struct{}
+}
+
+// baseCache keeps reports' bases by report ID. Readers share the slices
+// and must not modify them (store.Event.Base is read-only).
+type baseCache struct {
+	mu sync.Mutex
+	m  map[int64][]byte
+}
+
+// maxBases bounds the cache; it is emptied when full.
+const maxBases = 8192
+
+func (c *baseCache) get(report int64, read func() ([]byte, error)) ([]byte, error) {
+	c.mu.Lock()
+	b, ok := c.m[report]
+	c.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	b, err := read()
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxBases {
+		c.m = make(map[int64][]byte)
+	}
+	c.m[report] = b
+	c.mu.Unlock()
+	return b, nil
 }
 
 // partCache keeps the dedup maps of the partitions this process touched,
@@ -685,7 +716,6 @@ func (s *Store) Events(ctx context.Context, f store.Filter) iter.Seq2[*store.Eve
 			return
 		}
 		defer rows.Close()
-		bases := map[int64][]byte{}
 		for rows.Next() {
 			var e store.Event
 			var first, last, key int64
@@ -693,16 +723,14 @@ func (s *Store) Events(ctx context.Context, f store.Filter) iter.Seq2[*store.Eve
 				yield(nil, err)
 				return
 			}
-			base, ok := bases[e.ReportID]
-			if !ok {
-				if len(bases) >= 4096 {
-					clear(bases)
-				}
-				if err := s.db.QueryRowContext(ctx, `SELECT base FROM reports WHERE id = ?`, e.ReportID).Scan(&base); err != nil {
-					yield(nil, fmt.Errorf("read the base of report %d: %w", e.ReportID, err))
-					return
-				}
-				bases[e.ReportID] = base
+			base, err := s.bases.get(e.ReportID, func() ([]byte, error) {
+				var b []byte
+				err := s.db.QueryRowContext(ctx, `SELECT base FROM reports WHERE id = ?`, e.ReportID).Scan(&b)
+				return b, err
+			})
+			if err != nil {
+				yield(nil, fmt.Errorf("read the base of report %d: %w", e.ReportID, err))
+				return
 			}
 			e.Base = base
 			e.Key = uint64(key)

@@ -48,6 +48,7 @@ func RunNotifyLog(t *testing.T, newLog NewNotifyLog) {
 		{"QueueIsAtomic", testQueueAtomic},
 		{"LargeQueue", testLargeQueue},
 		{"Leases", testLeases},
+		{"BatchUpdate", testBatchUpdate},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -951,5 +952,39 @@ func testLeases(t *testing.T, open func() NotifyLogStore) {
 	}
 	if err := la.AcquireLease(ctx, "notify", "a", t0.Add(2*time.Hour), t0.Add(3*time.Hour)); err != nil {
 		t.Errorf("after release: %v", err)
+	}
+}
+
+// testBatchUpdate: UpdateNotifications applies each update that finds its
+// expected status, reports the others one by one, and is one transaction.
+func testBatchUpdate(t *testing.T, open func() NotifyLogStore) {
+	s := openLog(t, open)
+	ctx := context.Background()
+	a, b := notification(1, "manual:acme", "cert@acme.example"), notification(2, "manual:beta", "cert@beta.example")
+	queue(t, s, []*store.Notification{a, b}, nil)
+	sa, sb, missing := *a, *b, *a
+	sa.Status, sa.Attempts = store.NotifySent, 1
+	sb.Status, sb.Attempts = store.NotifySent, 1
+	missing.ID = a.ID + b.ID + 1000
+	errs, err := s.UpdateNotifications(ctx, []*store.Notification{&sa, &sb, &missing}, []string{store.NotifyQueued, store.NotifyDeferred, store.NotifyQueued})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(errs) != 3 || errs[0] != nil || !errors.Is(errs[1], store.ErrNotifyState) || !errors.Is(errs[2], store.ErrNotFound) {
+		t.Fatalf("errs = %v, want nil, ErrNotifyState, ErrNotFound", errs)
+	}
+	if got := lookup(t, s, a.Ident); got.Status != store.NotifySent || got.Attempts != 1 {
+		t.Errorf("a: %s after %d attempts, want sent after 1", got.Status, got.Attempts)
+	}
+	if got := lookup(t, s, b.Ident); got.Status != store.NotifyQueued {
+		t.Errorf("b: %s, want still queued", got.Status)
+	}
+	bad := sb
+	bad.Status = "lost"
+	if _, err := s.UpdateNotifications(ctx, []*store.Notification{&sb, &bad}, []string{store.NotifyQueued, store.NotifyQueued}); err == nil {
+		t.Error("an unknown status was accepted")
+	}
+	if got := lookup(t, s, b.Ident); got.Status != store.NotifyQueued {
+		t.Errorf("a refused batch changed b: %s", got.Status)
 	}
 }
