@@ -88,7 +88,7 @@ type Notifier struct {
 	// a larger group goes out as several messages at once.
 	MaxEvents int
 	// BatchSize is how many notifications are queued per transaction;
-	// default 256.
+	// default 64. The rendered messages of a batch are held at once: memory is about BatchSize times the largest message.
 	BatchSize int
 }
 
@@ -139,8 +139,11 @@ type run struct {
 	built     int              // notifications planned
 	planned   map[string]tally // what planning counted of each organisation that got a notification
 
-	// mu guards what the sending workers write; planning, which never
-	// runs while they do, reads it without.
+	// inflight is the batch being processed while planning goes on.
+	inflight chan error
+
+	// mu guards what the batch in flight and its sending workers write
+	// (the summary's delivery counts, flags, rerouted) and planning reads.
 	mu       sync.Mutex
 	sum      Summary
 	flags    map[string]store.ContactFlag
@@ -151,6 +154,8 @@ type run struct {
 type tally struct{ muted, deferred, suppressed, unowned int }
 
 func (r *run) tally() tally {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	return tally{r.sum.Muted, r.sum.Deferred, r.sum.Suppressed, r.sum.Unowned}
 }
 
@@ -191,7 +196,7 @@ func (n *Notifier) Run(ctx context.Context, opt Options) (Summary, error) {
 		r.maxEvents = DefaultMaxEvents
 	}
 	if r.batchSize <= 0 {
-		r.batchSize = 256
+		r.batchSize = 64
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
@@ -213,6 +218,7 @@ func (n *Notifier) Run(ctx context.Context, opt Options) (Summary, error) {
 	for pass := 0; pass < 4 && len(orgs) > 0; pass++ {
 		clear(r.rerouted)
 		if err := r.plan(ctx, orgs); err != nil {
+			r.wait() // a batch in flight finishes (its messages are queued) before Run returns
 			return r.sum, err
 		}
 		if opt.DryRun {
@@ -414,7 +420,10 @@ func (r *run) plan(ctx context.Context, orgs []string) error {
 			r.planned[id] = tally{now.muted - before.muted, now.deferred - before.deferred, now.suppressed - before.suppressed, now.unowned - before.unowned}
 		}
 	}
-	return r.flush(ctx)
+	if err := r.flush(ctx); err != nil {
+		return err
+	}
+	return r.wait()
 }
 
 func (r *run) muted(s Subject) bool {
@@ -432,7 +441,10 @@ func (r *run) contact(org string) (constituency.Contact, bool) {
 		if c.Email == "" {
 			continue
 		}
-		if f, ok := r.flags[strings.ToLower(c.Email)]; ok && f.Flag == store.ContactBouncing {
+		r.mu.Lock()
+		f, ok := r.flags[strings.ToLower(c.Email)]
+		r.mu.Unlock()
+		if ok && f.Flag == store.ContactBouncing {
 			continue
 		}
 		return c, true

@@ -17,13 +17,40 @@ import (
 
 // flush renders and signs the planned batch, queues it in one
 // transaction and sends it.
+//
+// The batch is processed while planning goes on (one batch at a time):
+// flush waits for the previous batch, then starts this one; wait waits
+// for it. Planning and processing share only what r.mu guards.
 func (r *run) flush(ctx context.Context) error {
 	batch := r.batch
 	r.batch = nil
+	if err := r.wait(); err != nil {
+		return err
+	}
 	if len(batch) == 0 {
 		return nil
 	}
+	done := make(chan error, 1)
+	r.inflight = done
+	go func() { done <- r.process(ctx, batch) }()
+	return nil
+}
+
+// wait waits for the batch in flight, if any, and returns its error.
+func (r *run) wait() error {
+	if r.inflight == nil {
+		return nil
+	}
+	err := <-r.inflight
+	r.inflight = nil
+	return err
+}
+
+// process renders, signs, queues and sends one batch.
+func (r *run) process(ctx context.Context, batch []*pending) error {
+	r.mu.Lock()
 	first := int64(r.sum.Messages + 1) // a dry run shows the IDs as if it were the day's first run
+	r.mu.Unlock()
 	if !r.opt.DryRun {
 		var err error
 		if first, err = r.n.Log.AllocateIdents(ctx, r.now, len(batch)); err != nil {
@@ -43,7 +70,9 @@ func (r *run) flush(ctx context.Context) error {
 			// A message that cannot be built is a bug or a broken
 			// template: the others go on, its events stay unmarked.
 			r.log.Error("cannot build a notification", "org", p.orgID, "recipient", p.n.Recipient, "err", errs[i])
+			r.mu.Lock()
 			r.sum.Failed++
+			r.mu.Unlock()
 			continue
 		}
 		ns = append(ns, p.n)
@@ -54,11 +83,15 @@ func (r *run) flush(ctx context.Context) error {
 			return fmt.Errorf("queue %d notifications: %w", len(ns), err)
 		}
 	}
+	r.mu.Lock()
 	for _, n := range ns {
 		r.sum.Messages++
 		r.sum.Events += len(n.Events)
 		r.rcpts[n.Recipient] = true
-		if r.opt.Plan != nil {
+	}
+	r.mu.Unlock()
+	if r.opt.Plan != nil {
+		for _, n := range ns {
 			r.opt.Plan(n)
 		}
 	}

@@ -186,7 +186,7 @@ type csvWriter struct {
 	// those of the cells of the line being written; cell has the
 	// index in extras of the extra cells of the line, by column.
 	fixed, bits []uint64
-	cell        []int32
+	cell        []int
 	// Explicit columns: the extra fields (without "extra."), by slot;
 	// slots maps them back; slotCols are the columns of each slot (one,
 	// unless a column is repeated).
@@ -209,7 +209,7 @@ type csvWriter struct {
 // has sorted the columns, its field's number) and its text, a CSV cell,
 // at text[start:end].
 type csvExtra struct {
-	col, start, end int32
+	col, start, end int
 }
 
 // addExtra makes the cell of v, for column (or field number) col.
@@ -219,7 +219,7 @@ func (w *csvWriter) addExtra(col int, v any) {
 	if len(w.text) > start && (w.flat || !plainCell(w.text[start:])) {
 		w.text = w.finish(w.text, start, w.flat)
 	}
-	w.extras = append(w.extras, csvExtra{int32(col), int32(start), int32(len(w.text))})
+	w.extras = append(w.extras, csvExtra{col, start, len(w.text)})
 }
 
 var csvWriters = sync.Pool{New: func() any { return &csvWriter{slots: map[string]int{}} }}
@@ -295,7 +295,7 @@ func (w *csvWriter) defaults(items []Item) {
 		w.cols = append(w.cols, csvColumn{kind: colExtra, name: w.names[n]})
 	}
 	for i := range w.extras {
-		w.extras[i].col = int32(w.colOf[w.extras[i].col])
+		w.extras[i].col = w.colOf[w.extras[i].col]
 	}
 	w.add(ColCount)
 	w.add(ColFirstSeen)
@@ -388,7 +388,7 @@ func (w *csvWriter) row(buf []byte, items []Item, i int) []byte {
 			start = w.ends[i-1]
 		}
 		for j, x := range w.extras[start:w.ends[i]] {
-			w.cell[x.col] = int32(start + j)
+			w.cell[x.col] = start + j
 			w.bits[x.col/64] |= 1 << (x.col % 64)
 		}
 	case len(w.names) > 0:
@@ -449,7 +449,7 @@ func (w *csvWriter) row(buf []byte, items []Item, i int) []byte {
 // fill sets the cells of extra slot s to v for the line being written.
 func (w *csvWriter) fill(s int, v any) {
 	for _, col := range w.slotCols[s] {
-		w.cell[col] = int32(len(w.extras))
+		w.cell[col] = len(w.extras)
 		w.bits[col/64] |= 1 << (col % 64)
 		w.addExtra(col, v)
 	}

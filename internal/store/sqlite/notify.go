@@ -230,12 +230,8 @@ func insertNotifications(ctx context.Context, tx *sql.Tx, ns []*store.Notificati
 		args = args[:0]
 		for i := start; i < start+m; i++ {
 			n := ns[i]
-			msg := n.Message
-			if msg == nil {
-				msg = []byte{}
-			}
 			args = append(args, ids[i], n.Ident, n.Kind, n.Org, n.Recipient, n.Contact, n.Route, n.Subject, n.MessageID,
-				n.Status, n.Attempts, nanos(n.CreatedAt), nanos(n.UpdatedAt), nanos(n.NextAttempt), n.LastError, packIDs(n.Events), msg)
+				n.Status, n.Attempts, nanos(n.CreatedAt), nanos(n.UpdatedAt), nanos(n.NextAttempt), n.LastError, packIDs(n.Events), []byte{})
 		}
 		var err error
 		if m == notifyRowsPerInsert {
@@ -251,6 +247,21 @@ func insertNotifications(ctx context.Context, tx *sql.Tx, ns []*store.Notificati
 		}
 		if err != nil {
 			return fmt.Errorf("notification %s (Message-ID %s) or one of the %d after it: %w", ns[start].Ident, ns[start].MessageID, m-1, err)
+		}
+	}
+	// The messages in their own table (see the migration).
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO notification_messages (id, message) VALUES (?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	for i, n := range ns {
+		msg := n.Message
+		if msg == nil {
+			msg = []byte{}
+		}
+		if _, err := ins.ExecContext(ctx, ids[i], msg); err != nil {
+			return fmt.Errorf("the message of notification %s: %w", n.Ident, err)
 		}
 	}
 	return nil
@@ -348,7 +359,7 @@ func scanWithMessage(rows *sql.Rows, n *store.Notification) error {
 // NextAttempt, then ID.
 func (s *Store) DueNotifications(ctx context.Context, now time.Time) iter.Seq2[*store.Notification, error] {
 	// One range of the (status, next_attempt) index per status, merged.
-	return query(ctx, s.db, "due notifications", `SELECT `+notifyCols+`, message FROM notifications
+	return query(ctx, s.db, "due notifications", `SELECT `+notifyCols+`, COALESCE((SELECT m.message FROM notification_messages m WHERE m.id = notifications.id), message) FROM notifications
 		WHERE status IN (?, ?) AND next_attempt <= ? ORDER BY next_attempt, id`,
 		[]any{store.NotifyQueued, store.NotifyDeferred, nanos(now)}, scanWithMessage)
 }
@@ -455,7 +466,7 @@ func (s *Store) Notification(ctx context.Context, key string) (*store.Notificati
 	if err != nil {
 		id = 0 // no notification has ID 0
 	}
-	for n, err := range query(ctx, s.db, "notification "+key, `SELECT `+notifyCols+`, message FROM notifications
+	for n, err := range query(ctx, s.db, "notification "+key, `SELECT `+notifyCols+`, COALESCE((SELECT m.message FROM notification_messages m WHERE m.id = notifications.id), message) FROM notifications
 		WHERE id = ? OR ident = ? OR message_id = ? ORDER BY id LIMIT 1`, []any{id, key, key}, scanWithMessage) {
 		return n, err
 	}

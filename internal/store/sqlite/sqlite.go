@@ -314,6 +314,15 @@ var migrations = []string{
 		holder TEXT NOT NULL,
 		until  INTEGER NOT NULL
 	);`,
+	// Messages beside their notifications: a status update then rewrites
+	// a small row, not the message's overflow pages (notifications.message
+	// stays, empty).
+	`CREATE TABLE notification_messages (
+		id      INTEGER PRIMARY KEY,
+		message BLOB NOT NULL
+	);
+	INSERT INTO notification_messages (id, message) SELECT id, message FROM notifications;
+	UPDATE notifications SET message = x'';`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
