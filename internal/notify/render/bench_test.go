@@ -37,7 +37,7 @@ func (c *collect) Reject(int, []byte, error) error { return nil }
 // mixedDigest is a notification of n Shadowserver events taken in turn
 // from the first kinds of report (of those IntelMQ has a sample of, in
 // the order of their names) or from all when kinds is 0: the first makes
-// a digest of about 70 columns, the second of over 400, as the notifier
+// a digest of about 150 columns, the second of about 450, as the notifier
 // makes for an organisation that many feeds report on.
 func mixedDigest(tb testing.TB, n, kinds int) *Data {
 	tb.Helper()
@@ -81,7 +81,7 @@ func mixedDigest(tb testing.TB, n, kinds int) *Data {
 }
 
 // digestKinds are the mixes of the benchmarks: 10 kinds of report
-// (about 70 columns) and every kind (over 400).
+// (about 150 columns) and every kind (about 450).
 var digestKinds = []struct {
 	name  string
 	kinds int
