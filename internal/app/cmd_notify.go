@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -142,8 +143,14 @@ func (a *App) notifier(ctx context.Context, dryRun bool) (*notify.Notifier, func
 	if err != nil {
 		return nil, nil, fmt.Errorf("notify.templates: %w", err)
 	}
+	tree := notify.NewTree(cfg.Routes)
+	for tmpl, route := range tree.Templates() {
+		if !slices.Contains(render.Sections, tmpl) {
+			return nil, nil, fmt.Errorf("notify.routes: route %s: template %q is not one of %s", route, tmpl, strings.Join(render.Sections, ", "))
+		}
+	}
 	n := &notify.Notifier{
-		Config: cfg, Routes: notify.NewTree(cfg.Routes), Mutes: notify.CompileMutes(cfg.Mutes),
+		Config: cfg, Routes: tree, Mutes: notify.CompileMutes(cfg.Mutes),
 		Events: a.Store, Log: nl, Dir: directory{x}, Renderer: rd, Logger: a.Log,
 		Workers: cfg.SMTP.Connections,
 	}

@@ -460,3 +460,20 @@ func TestNotifySTARTTLSAuth(t *testing.T) {
 		t.Errorf("mailpit received %d messages, want 4", n)
 	}
 }
+
+// TestNotifyRouteTemplate: a route's template explains all its events;
+// an unknown one stops the run with the route named.
+func TestNotifyRouteTemplate(t *testing.T) {
+	data := t.TempDir()
+	cfg := setupNotify(t, data, "  routes:\n    - {name: all-as-botnet, template: infected-system}\n")
+	r := run(t, data, nil, "notify", "run", "--config", cfg, "--dry-run", "--now", testNow.Format(time.RFC3339))
+	if r.code != 0 || !strings.Contains(r.stdout, "all-as-botnet") || strings.Contains(r.stdout, "sårbara") {
+		t.Errorf("template infected-system: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("notify:\n  routes:\n    - {name: x, template: nonsense}\n"), 0o644)
+	r = run(t, data, nil, "notify", "run", "--config", bad, "--dry-run")
+	if r.code != 1 || !strings.Contains(r.stderr, `route x: template "nonsense"`) {
+		t.Errorf("unknown template: %d %s", r.code, r.stderr)
+	}
+}

@@ -115,6 +115,25 @@ func DefaultRenotify(taxonomy string) time.Duration {
 	return RenotifyCompromised
 }
 
+// Templates lists the templates the tree's routes name, each with the
+// first route that names it.
+func (r *Route) Templates() map[string]string {
+	out := map[string]string{}
+	var walk func(*Route)
+	walk = func(x *Route) {
+		if x.Template != "" {
+			if _, ok := out[x.Template]; !ok {
+				out[x.Template] = x.Name
+			}
+		}
+		for _, c := range x.routes {
+			walk(c)
+		}
+	}
+	walk(r)
+	return out
+}
+
 // MaxRenotify is the longest re-notify interval of the tree, which is how
 // far back the notification memory must reach.
 func (r *Route) MaxRenotify() time.Duration {

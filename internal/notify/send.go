@@ -133,7 +133,7 @@ func (r *run) compose(p *pending) error {
 	d := &render.Data{
 		Ident: p.n.Ident, Date: r.now, OrgID: p.orgID, Recipient: p.n.Recipient,
 		Sender: render.Sender{Name: cfg.Sender.Name, Email: cfg.Sender.Email, URL: cfg.Sender.URL, Phone: cfg.Sender.Phone},
-		Items:  p.g.items, Format: format,
+		Items:  p.g.items, Format: format, Section: p.g.route.Template,
 	}
 	var langs []string
 	if p.org != nil {

@@ -86,6 +86,10 @@ type Data struct {
 	// "inline-csv" or "inline-json" (in the text), or "xarf" (an X-ARF
 	// report per event, see XARF).
 	Format string
+	// Section, when set, is the section every event is explained by (a
+	// routing rule's template, e.g. "infected-system"), whatever its own
+	// classification; it must be one of Sections.
+	Section string
 }
 
 // The formats of Data.Format.
@@ -418,9 +422,18 @@ func (r *Renderer) render(d *Data, lang string) (*Rendered, error) {
 
 	// Group the items by section, keeping their order.
 	groups := make([][]*Item, len(Sections))
+	forced := -1
+	if d.Section != "" {
+		if forced = slices.Index(Sections, d.Section); forced < 0 {
+			return nil, fmt.Errorf("template %q: no such section; use one of %s", d.Section, strings.Join(Sections, ", "))
+		}
+	}
 	for i := range d.Items {
 		it := &d.Items[i]
-		s := slices.Index(Sections, sectionOf(it.Event))
+		s := forced
+		if s < 0 {
+			s = slices.Index(Sections, sectionOf(it.Event))
+		}
 		groups[s] = append(groups[s], it)
 	}
 

@@ -452,3 +452,22 @@ func BenchmarkRender(b *testing.B) {
 		}
 	}
 }
+
+// TestSection: a routing rule's template puts every event in one
+// section; an unknown one is an error that lists the sections.
+func TestSection(t *testing.T) {
+	r := mustNew(t, "")
+	d := digest(t)
+	d.Section = "phishing"
+	out, err := r.Render(d, []string{"en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("%d ", len(d.Items)); !strings.Contains(out.Subject, want) || strings.Contains(out.Text, "What we saw: systems in your network connected") {
+		t.Errorf("with section phishing:\n%s\n%s", out.Subject, out.Text)
+	}
+	d.Section = "no-such"
+	if _, err := r.Render(d, []string{"en"}); err == nil || !strings.Contains(err.Error(), "infected-system") {
+		t.Errorf("unknown section: %v", err)
+	}
+}
