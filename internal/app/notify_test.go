@@ -16,6 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+
+	tmail "github.com/tocsin/tocsin/internal/mail"
 	"github.com/tocsin/tocsin/internal/mail/mailpittest"
 )
 
@@ -476,4 +480,77 @@ func TestNotifyRouteTemplate(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, `route x: template "nonsense"`) {
 		t.Errorf("unknown template: %d %s", r.code, r.stderr)
 	}
+}
+
+// TestNotifyEncrypted: a contact with an OpenPGP key gets the message
+// signed and encrypted (RFC 3156 multipart/encrypted); its key opens it
+// and the signed message inside carries the events.
+func TestNotifyEncrypted(t *testing.T) {
+	priv, pub, err := tmail.GenerateKey("Abuse desk", "abuse@bredband.example", time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	dir := samplesDir(t)
+	cfg := filepath.Join(t.TempDir(), "tocsin.yaml")
+	os.WriteFile(cfg, []byte("notify:\n  sender: {name: CERT-XX, email: cert@cert.example}\n  lookback: 36500d\n"), 0o644)
+	cons := filepath.Join(t.TempDir(), "c.yaml")
+	key := "          " + strings.ReplaceAll(strings.TrimSpace(string(pub)), "\n", "\n          ")
+	os.WriteFile(cons, []byte("organisations:\n  - id: isp-se\n    name: Exempel Bredband AB\n    assets: [198.51.100.0/24]\n    contacts:\n      - email: abuse@bredband.example\n        pgp_key: |\n"+key+"\n"), 0o644)
+	for _, args := range [][]string{
+		{"constituents", "import", cons},
+		{"notify", "keygen", "--config", cfg},
+		{"ingest", "--config", cfg, "--feed", "shadowserver", filepath.Join(dir, "scan_dns.csv")},
+	} {
+		if r := run(t, data, nil, args...); r.code != 0 {
+			t.Fatalf("%v: %d %s", args, r.code, r.stderr)
+		}
+	}
+	if s := runNotify(t, data, cfg); s.Sent != 1 {
+		t.Fatalf("run: %+v", s)
+	}
+	files, _ := filepath.Glob(filepath.Join(data, "outbox", "*.eml"))
+	if len(files) != 1 {
+		t.Fatalf("outbox: %v", files)
+	}
+	raw, _ := os.ReadFile(files[0])
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt, params, _ := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	if mt != "multipart/encrypted" || params["protocol"] != "application/pgp-encrypted" {
+		t.Fatalf("Content-Type %s %v, want multipart/encrypted", mt, params)
+	}
+	if bytes.Contains(raw, []byte("198.51.100.")) {
+		t.Error("an event's address is readable in the encrypted message")
+	}
+	mr := multipart.NewReader(m.Body, params["boundary"])
+	mr.NextPart() // the version part
+	p, err := mr.NextPart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := io.ReadAll(p)
+	keys, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(priv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := openpgp.ReadMessage(armorBody(t, block), keys, nil, nil)
+	if err != nil {
+		t.Fatalf("decrypt with the contact's key: %v", err)
+	}
+	inner, _ := io.ReadAll(md.UnverifiedBody)
+	if !bytes.Contains(inner, []byte("multipart/signed")) || !bytes.Contains(inner, []byte(".csv")) {
+		t.Errorf("the decrypted part is not the signed message with its CSV:\n%.600s", inner)
+	}
+}
+
+func armorBody(t *testing.T, b []byte) io.Reader {
+	t.Helper()
+	blk, err := armor.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("armor: %v", err)
+	}
+	return blk.Body
 }
