@@ -7,13 +7,16 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tocsin/tocsin/internal/constituency"
 	"github.com/tocsin/tocsin/internal/constituency/index"
 	"github.com/tocsin/tocsin/internal/enrich/asn"
 	"github.com/tocsin/tocsin/internal/enrich/geo"
+	"github.com/tocsin/tocsin/internal/enrich/iptable"
 	"github.com/tocsin/tocsin/internal/event"
 )
 
@@ -31,7 +34,29 @@ var (
 	fullOnce sync.Once
 	fullX    *Enricher
 	fullErr  error
+	fullLoad string // what loading took, in time and memory
 )
+
+// memory describes the process's memory: resident now and at its peak,
+// and the live heap after a collection.
+func memory() string {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	out := fmt.Sprintf("heap %d MiB", m.HeapAlloc>>20)
+	for _, f := range []string{"/proc/self/status", "/proc/self/smaps_rollup"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && (k == "VmRSS" || k == "VmHWM" || k == "AnonHugePages") {
+				out += ", " + k + " " + strings.TrimSpace(v)
+			}
+		}
+	}
+	return out
+}
 
 // fullEnricher is the enricher of the performance target: the full
 // ip-location-db AS table (412k IPv4 and 103k IPv6 ranges), its country
@@ -42,6 +67,7 @@ func fullEnricher(b *testing.B) *Enricher {
 	v4, v6 := realData(b, "ipdb/ip-location-db-asn/asn-ipv4.csv"), realData(b, "ipdb/ip-location-db-asn/asn-ipv6.csv")
 	mmdb := realData(b, "ipdb/ip-location-db-geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb")
 	fullOnce.Do(func() {
+		t0 := time.Now()
 		var ab asn.Builder
 		for _, p := range []string{v4, v6} {
 			f, err := os.Open(p)
@@ -63,12 +89,22 @@ func fullEnricher(b *testing.B) *Enricher {
 		if x.Geo, fullErr = geo.Open(mmdb); fullErr != nil {
 			return
 		}
-		x.Owners, fullErr = constituencyIndex(100_000, 800_000, 150_000, 25_000, 25_000)
+		if x.Owners, fullErr = constituencyIndex(100_000, 800_000, 150_000, 25_000, 25_000); fullErr != nil {
+			return
+		}
+		t1, before := time.Now(), memory()
+		if x.IPv4, fullErr = iptable.New(x.Owners, x.ASN, x.Geo); fullErr != nil {
+			return
+		}
+		t2 := time.Now()
+		fullLoad = fmt.Sprintf("sources loaded in %v (%s); merged table built in %v: %+v (%s)",
+			t1.Sub(t0).Round(time.Millisecond), before, t2.Sub(t1).Round(time.Millisecond), x.IPv4.Stats(), memory())
 		fullX = x
 	})
 	if fullErr != nil {
 		b.Fatal(fullErr)
 	}
+	b.Log(fullLoad)
 	return fullX
 }
 
@@ -198,6 +234,30 @@ func BenchmarkOwnerASNCountry(b *testing.B) {
 			}
 		}
 	})
+	b.Run("merged", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			ans, _ := x.IPv4.Lookup(addrs[i&(n-1)])
+			if ans.Owner.OK {
+				sink++
+			}
+			if ans.AS.OK {
+				sink++
+			}
+			if ans.CCOK {
+				sink++
+			}
+		}
+	})
+	// The same without a branch on the answers: what the table costs
+	// when the reads of successive lookups overlap.
+	b.Run("merged-sum", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			ans, _ := x.IPv4.Lookup(addrs[i&(n-1)])
+			sink += int(ans.Owner.Org) + int(ans.AS.ASN) + len(ans.CC)
+		}
+	})
 	b.Run("all-batch-256", func(b *testing.B) {
 		const batch = 256
 		owners, ases := make([]index.Hit, batch), make([]asn.Hit, batch)
@@ -230,24 +290,31 @@ func BenchmarkOwnerASNCountry(b *testing.B) {
 			clear(e.Extra)
 		}
 	}
-	b.Run("Event", func(b *testing.B) {
-		b.ReportAllocs()
-		for i := 0; b.Loop(); i++ {
-			e := ptrs[i&(len(ptrs)-1)]
-			reset(ptrs[i&(len(ptrs)-1):][:1])
-			x.Event(e)
-		}
-	})
-	b.Run("Events-256", func(b *testing.B) {
-		b.ReportAllocs()
-		n := 0
-		for i := 0; b.Loop(); i += 256 {
-			batch := ptrs[i&(len(ptrs)-1):][:256]
-			reset(batch)
-			x.Events(batch)
-			n += len(batch)
-		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/event")
-	})
+	// The sources one by one (without the merged table), then merged.
+	separate := &Enricher{ASN: x.ASN, Geo: x.Geo, Owners: x.Owners}
+	for _, c := range []struct {
+		name string
+		x    *Enricher
+	}{{"separate", separate}, {"merged", x}} {
+		b.Run("Event-"+c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				e := ptrs[i&(len(ptrs)-1)]
+				reset(ptrs[i&(len(ptrs)-1):][:1])
+				c.x.Event(e)
+			}
+		})
+		b.Run("Events-256-"+c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			n := 0
+			for i := 0; b.Loop(); i += 256 {
+				batch := ptrs[i&(len(ptrs)-1):][:256]
+				reset(batch)
+				c.x.Events(batch)
+				n += len(batch)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/event")
+		})
+	}
 	_ = sink
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/tocsin/tocsin/internal/enrich/asn"
 	"github.com/tocsin/tocsin/internal/enrich/domain"
 	"github.com/tocsin/tocsin/internal/enrich/geo"
+	"github.com/tocsin/tocsin/internal/enrich/iptable"
 	"github.com/tocsin/tocsin/internal/enrich/securitytxt"
 	"github.com/tocsin/tocsin/internal/event"
 )
@@ -30,6 +31,11 @@ type Enricher struct {
 	Geo    *geo.DB
 	PSL    *domain.List
 	Owners *index.Index
+	// IPv4 answers the owner, the AS and the country of an IPv4 address
+	// in one lookup, as Owners, ASN and Geo would one by one, when it was
+	// built from them (iptable.New(Owners, ASN, Geo)); nil, or a table
+	// built from other sources, is not used.
+	IPv4 *iptable.Table
 	// SecurityTxt is what was fetched before of the security.txt of the
 	// owners' domains. It is only read: enriching never fetches.
 	SecurityTxt *securitytxt.Saved
@@ -75,6 +81,14 @@ func (x *Enricher) Event(e *event.Event) {
 	x.endpoint(e, &e.Destination, &destinationKeys, prelooked{})
 }
 
+// merged returns x.IPv4 when it answers for x's sources, else nil.
+func (x *Enricher) merged() *iptable.Table {
+	if x.IPv4.Of(x.Owners, x.ASN, x.Geo) {
+		return x.IPv4
+	}
+	return nil
+}
+
 // batchSize is how many events Events looks up side by side.
 const batchSize = 64
 
@@ -83,6 +97,10 @@ const batchSize = 64
 // addresses in random order costs much less per event than one at a
 // time: a pipeline should pass whole batches. It does not allocate.
 func (x *Enricher) Events(es []*event.Event) {
+	if t := x.merged(); t != nil {
+		x.eventsMerged(t, es)
+		return
+	}
 	var (
 		addrs  [batchSize]netip.Addr
 		owners [batchSize]index.Hit
@@ -114,18 +132,67 @@ func (x *Enricher) Events(es []*event.Event) {
 	}
 }
 
+// eventsMerged is Events with the merged table: the source addresses of
+// a batch are looked up in it together (iptable.LookupAll).
+func (x *Enricher) eventsMerged(t *iptable.Table, es []*event.Event) {
+	var (
+		addrs   [batchSize]netip.Addr
+		answers [batchSize]iptable.Answer
+	)
+	for len(es) > 0 {
+		n := min(len(es), batchSize)
+		for i, e := range es[:n] {
+			addrs[i] = e.Source.IP
+		}
+		t.LookupAll(addrs[:n], answers[:n])
+		for i, e := range es[:n] {
+			pre := prelooked{}
+			if a := addrs[i]; a.Is4() || a.Is4In6() {
+				pre = x.fromAnswer(t, &answers[i])
+			}
+			x.endpoint(e, &e.Source, &sourceKeys, pre)
+			x.endpoint(e, &e.Destination, &destinationKeys, prelooked{})
+		}
+		es = es[n:]
+	}
+}
+
+// fromAnswer returns what ans, from the merged table t, tells of an
+// address.
+func (x *Enricher) fromAnswer(t *iptable.Table, ans *iptable.Answer) prelooked {
+	pre := prelooked{owner: &ans.Owner, asn: &ans.AS}
+	if t.Countries() {
+		pre.cc = &ccHit{ans.CC, ans.CCOK}
+	}
+	return pre
+}
+
 // prelooked holds what Events looked up already of an endpoint's
 // address; a nil field was not.
 type prelooked struct {
 	owner *index.Hit
 	asn   *asn.Hit
+	cc    *ccHit
+}
+
+// ccHit is geo.DB.Country's answer.
+type ccHit struct {
+	cc string
+	ok bool
 }
 
 // endpoint enriches one endpoint, with what was looked up already of its
 // address.
 func (x *Enricher) endpoint(e *event.Event, p *event.Endpoint, k *keys, pre prelooked) {
+	var ans iptable.Answer
+	if t := x.merged(); t != nil && pre == (prelooked{}) {
+		var ok bool
+		if ans, ok = t.Lookup(p.IP); ok {
+			pre = x.fromAnswer(t, &ans)
+		}
+	}
 	if p.IP.IsValid() {
-		x.ip(e, p, k, pre.asn)
+		x.ip(e, p, k, pre.asn, pre.cc)
 	}
 	host := p.FQDN
 	if host == "" && p.URL != "" {
@@ -146,7 +213,7 @@ func (x *Enricher) endpoint(e *event.Event, p *event.Endpoint, k *keys, pre prel
 	}
 }
 
-func (x *Enricher) ip(e *event.Event, p *event.Endpoint, k *keys, pre *asn.Hit) {
+func (x *Enricher) ip(e *event.Event, p *event.Endpoint, k *keys, pre *asn.Hit, preCC *ccHit) {
 	// Private, loopback, link-local and other non-global addresses are in
 	// no routing table and in no country (some geo files say otherwise).
 	if !p.IP.Unmap().IsGlobalUnicast() || p.IP.Unmap().IsPrivate() {
@@ -178,7 +245,17 @@ func (x *Enricher) ip(e *event.Event, p *event.Endpoint, k *keys, pre *asn.Hit) 
 		}
 	}
 	if x.Geo != nil {
-		if cc, ok, err := x.Geo.Country(p.IP); err == nil && ok {
+		var (
+			cc  string
+			ok  bool
+			err error
+		)
+		if preCC != nil {
+			cc, ok = preCC.cc, preCC.ok
+		} else {
+			cc, ok, err = x.Geo.Country(p.IP)
+		}
+		if err == nil && ok {
 			switch {
 			case p.Geolocation.CC == "":
 				p.Geolocation.CC = cc
@@ -205,7 +282,7 @@ func (x *Enricher) OwnerAndDomain(p *event.Endpoint, host string) (org index.Org
 		return index.NoOrg, "", false
 	}
 	if p.IP.IsValid() {
-		if org, _, ok = x.Owners.OwnerOfIP(p.IP); ok {
+		if org, ok = x.ownerOfIP(p.IP); ok {
 			return org, "", true
 		}
 	}
@@ -220,6 +297,18 @@ func (x *Enricher) OwnerAndDomain(p *event.Endpoint, host string) (org index.Org
 		}
 	}
 	return index.NoOrg, "", false
+}
+
+// ownerOfIP is Owners.OwnerOfIP's organisation, from the merged table
+// for IPv4.
+func (x *Enricher) ownerOfIP(a netip.Addr) (index.OrgRef, bool) {
+	if t := x.merged(); t != nil {
+		if ans, ok := t.Lookup(a); ok {
+			return ans.Owner.Org, ans.Owner.OK
+		}
+	}
+	org, _, ok := x.Owners.OwnerOfIP(a)
+	return org, ok
 }
 
 // owner records the endpoint's organisation (extra.source.org) and its best

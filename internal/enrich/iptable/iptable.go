@@ -23,7 +23,9 @@ package iptable
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"net/netip"
+	"strings"
 
 	"github.com/tocsin/tocsin/internal/constituency/index"
 	"github.com/tocsin/tocsin/internal/enrich/asn"
@@ -33,36 +35,41 @@ import (
 // Table is the merged IPv4 table. It is never modified and is safe for
 // concurrent use.
 type Table struct {
-	top     []uint32 // by the address's first 24 bits: a triple ID, or mixed|offset in runs
-	runs    []uint32 // per mixed /24: its pieces as first address's last byte<<24 | triple ID, then a 0
-	triples []triple
-	names   []string // AS names
-	ccs     []string // country codes; ccs[0] is none
+	top    []uint64 // by the address's first 24 bits: packed answers, or mixed|offset in runs
+	runs   []uint64 // per mixed /24: the packed answers of its pieces
+	starts []uint8  // runs[i]'s first address's last byte: 0 starts a /24's run; a final 0
+	recs   []asRec  // AS number and name; recs[0] is none
+	names  string   // the AS names
+	ccs    []string // country codes; ccs[0] is none
 
 	owners    *index.Index
 	asn       *asn.Table
 	geo       *geo.DB
-	countries bool // the triples hold geo's answers
+	countries bool // the table holds geo's answers
 }
 
-// mixed marks an entry of top that is an offset in runs.
-const mixed = 1 << 31
+// asRec is an AS number and its name, names[off:off+n].
+type asRec struct{ asn, off, n uint32 }
 
-// maxTriples bounds the distinct triples: runs keeps an ID in 24 bits.
-const maxTriples = 1 << 24
+// The answers for a piece pack into 63 bits: owner, AS and country, each
+// 0 for none, and the owner's and the AS's prefix lengths.
+const (
+	orgBitsShift = 0  // 6 bits
+	asBitsShift  = 6  // 6 bits
+	ccShift      = 12 // 10 bits: index in ccs
+	recShift     = 22 // 20 bits: index in recs
+	orgShift     = 42 // 21 bits: OrgRef+1
 
-// triple is the three answers for a piece. 16 bytes: four to a cache line.
-type triple struct {
-	org     index.OrgRef // index.NoOrg: no owner
-	as      uint32       // 0: no AS
-	name    uint32       // in names
-	cc      uint16       // in ccs
-	orgBits uint8
-	asBits  uint8
-}
+	maxCCs  = 1 << 10
+	maxRecs = 1 << 20
+	maxOrgs = 1<<21 - 1
 
-// ErrTooLarge is returned by New when the sources cut IPv4 into more
-// pieces than the table can index; the sources then answer on their own.
+	mixed = 1 << 63 // marks an entry of top that is an offset in runs
+)
+
+// ErrTooLarge is returned by New when the sources hold more organisations,
+// AS names or country codes than the table can pack; the sources then
+// answer on their own.
 var ErrTooLarge = errors.New("too many distinct answers to merge")
 
 // New merges the IPv4 answers of the three sources, any of which may be
@@ -71,24 +78,25 @@ var ErrTooLarge = errors.New("too many distinct answers to merge")
 // countries: Countries reports false and the caller asks geo. The sources
 // must not change afterwards (none of them can).
 func New(owners *index.Index, as *asn.Table, g *geo.DB) (*Table, error) {
-	t := &Table{owners: owners, asn: as, geo: g, ccs: []string{""}}
-	var (
-		spans  []index.Span4
-		blocks []asn.Block4
-		cs     []geo.CountryRange4
-	)
+	t := &Table{owners: owners, asn: as, geo: g, ccs: []string{""}, recs: []asRec{{}}}
+	if owners != nil && owners.NumOrgs() > maxOrgs {
+		return nil, fmt.Errorf("iptable: %d organisations, at most %d: %w", owners.NumOrgs(), maxOrgs, ErrTooLarge)
+	}
+	// The sources' ranges, in order, each pulled as the sweep needs it.
+	allOwners := func(yield func(index.Span4) bool) { yield(index.Span4{First: 0, Last: 1<<32 - 1, Org: index.NoOrg}) }
 	if owners != nil {
-		for s := range owners.Spans4() {
-			spans = append(spans, s)
-		}
-	} else {
-		spans = []index.Span4{{First: 0, Last: 1<<32 - 1, Org: index.NoOrg}}
+		allOwners = owners.Spans4()
 	}
+	nextSpan, stopSpans := iter.Pull(allOwners)
+	defer stopSpans()
+	noBlocks := func(func(asn.Block4) bool) {}
+	blocks := noBlocks
 	if as != nil {
-		for b := range as.Blocks4() {
-			blocks = append(blocks, b)
-		}
+		blocks = as.Blocks4()
 	}
+	nextBlock, stopBlocks := iter.Pull(blocks)
+	defer stopBlocks()
+	var cs []geo.CountryRange4
 	if g != nil {
 		var err error
 		if cs, err = g.CountryRanges4(); err == nil {
@@ -99,94 +107,128 @@ func New(owners *index.Index, as *asn.Table, g *geo.DB) (*Table, error) {
 		cs = []geo.CountryRange4{{First: 0, Last: 1<<32 - 1}}
 	}
 
-	// The pieces: a sweep over the three sorted lists. Owner spans and
-	// country ranges cover all of IPv4; AS blocks leave gaps.
-	type piece struct{ first, last, id uint32 }
-	pieces := make([]piece, 0, len(spans)+2*len(blocks)+len(cs))
-	ids := make(map[triple]uint32)
-	nameIdx := make(map[string]uint32)
-	ccIdx := map[string]uint16{"": 0}
-	var i, j, k int // in spans, blocks, cs
+	type asName struct {
+		asn  uint32
+		name string
+	}
+	recIdx := make(map[asName]uint64)
+	var names strings.Builder
+	nameOff := make(map[string]uint32)
+	ccIdx := map[string]uint64{"": 0}
+	t.top = hugeSlice[uint64](t, 1<<24)
+	var (
+		pend []uint64 // the pieces of the current /24 so far
+		low  []uint8  // their first addresses' last bytes
+	)
+	// flush ends /24 b, whose pieces are pending.
+	flush := func(b uint32) {
+		if len(pend) == 1 {
+			t.top[b] = pend[0]
+		} else {
+			t.top[b] = mixed | uint64(len(t.runs))
+			t.runs, t.starts = append(t.runs, pend...), append(t.starts, low...)
+		}
+		pend, low = pend[:0], low[:0]
+	}
+	// piece gives the addresses first to last the packed answers v.
+	piece := func(first, last uint32, v uint64) {
+		for {
+			b := first >> 8
+			pend, low = append(pend, v), append(low, uint8(first))
+			if last>>8 == b {
+				if last&0xff == 0xff {
+					flush(b)
+				}
+				return
+			}
+			flush(b)
+			for full := b + 1; full < last>>8; full++ {
+				t.top[full] = v
+			}
+			first = last &^ 0xff
+		}
+	}
+
+	// The sweep: owner spans and country ranges cover all of IPv4; AS
+	// blocks leave gaps. Neighbours with the same answers are one piece.
+	span, _ := nextSpan()
+	block, haveBlock := nextBlock()
+	k := 0
+	var (
+		pFirst, pLast uint32
+		pV            uint64
+		started       bool
+	)
 	for x := uint64(0); x <= 1<<32-1; {
 		a := uint32(x)
-		for spans[i].Last < a {
-			i++
+		for span.Last < a {
+			var ok bool
+			if span, ok = nextSpan(); !ok {
+				return nil, fmt.Errorf("iptable: the owner index's spans end before %v", addr4(a))
+			}
 		}
-		for j < len(blocks) && blocks[j].Last < a {
-			j++
+		for haveBlock && block.Last < a {
+			block, haveBlock = nextBlock()
 		}
 		for cs[k].Last < a {
 			k++
 		}
-		last := min(spans[i].Last, cs[k].Last)
-		tr := triple{org: spans[i].Org, orgBits: uint8(spans[i].Bits)}
-		if j < len(blocks) {
-			if b := &blocks[j]; b.First <= a {
-				last = min(last, b.Last)
-				n, ok := nameIdx[b.Name]
+		last := min(span.Last, cs[k].Last)
+		var v uint64
+		if span.Org != index.NoOrg {
+			v |= uint64(span.Org+1)<<orgShift | uint64(span.Bits)<<orgBitsShift
+		}
+		if haveBlock {
+			if block.First <= a {
+				last = min(last, block.Last)
+				n, ok := recIdx[asName{block.ASN, block.Name}]
 				if !ok {
-					n = uint32(len(t.names))
-					nameIdx[b.Name] = n
-					t.names = append(t.names, b.Name)
+					if n = uint64(len(t.recs)); n == maxRecs {
+						return nil, fmt.Errorf("iptable: more than %d AS names: %w", maxRecs-1, ErrTooLarge)
+					}
+					recIdx[asName{block.ASN, block.Name}] = n
+					off, seen := nameOff[block.Name]
+					if !seen {
+						off = uint32(names.Len())
+						nameOff[block.Name] = off
+						names.WriteString(block.Name)
+					}
+					t.recs = append(t.recs, asRec{block.ASN, off, uint32(len(block.Name))})
 				}
-				tr.as, tr.name, tr.asBits = b.ASN, n, uint8(b.Bits)
+				v |= n<<recShift | uint64(block.Bits)<<asBitsShift
 			} else {
-				last = min(last, b.First-1)
+				last = min(last, block.First-1)
 			}
 		}
 		if c := &cs[k]; c.OK {
 			n, ok := ccIdx[c.CC]
 			if !ok {
-				n = uint16(len(t.ccs))
-				if int(n) != len(t.ccs) {
-					return nil, fmt.Errorf("iptable: more than 65535 distinct country codes: %w", ErrTooLarge)
+				if n = uint64(len(t.ccs)); n == maxCCs {
+					return nil, fmt.Errorf("iptable: more than %d country codes: %w", maxCCs-1, ErrTooLarge)
 				}
 				ccIdx[c.CC] = n
 				t.ccs = append(t.ccs, c.CC)
 			}
-			tr.cc = n
+			v |= n << ccShift
 		}
-		id, ok := ids[tr]
-		if !ok {
-			if len(t.triples) == maxTriples {
-				return nil, fmt.Errorf("iptable: more than %d distinct answers: %w", maxTriples, ErrTooLarge)
-			}
-			id = uint32(len(t.triples))
-			ids[tr] = id
-			t.triples = append(t.triples, tr)
-		}
-		if n := len(pieces); n > 0 && pieces[n-1].id == id {
-			pieces[n-1].last = last
-		} else {
-			pieces = append(pieces, piece{a, last, id})
+		switch {
+		case !started:
+			pFirst, pLast, pV, started = a, last, v, true
+		case v == pV:
+			pLast = last
+		default:
+			piece(pFirst, pLast, pV)
+			pFirst, pLast, pV = a, last, v
 		}
 		x = uint64(last) + 1
 	}
-
-	// The index by /24.
-	t.top = make([]uint32, 1<<24)
-	p := 0
-	for b := range uint32(1 << 24) {
-		lo, hi := b<<8, b<<8|0xff
-		for pieces[p].last < lo {
-			p++
-		}
-		if pieces[p].last >= hi {
-			t.top[b] = pieces[p].id
-			continue
-		}
-		if len(t.runs) >= mixed {
-			return nil, fmt.Errorf("iptable: more than %d pieces in mixed /24s: %w", mixed, ErrTooLarge)
-		}
-		t.top[b] = mixed | uint32(len(t.runs))
-		for q := p; ; q++ {
-			t.runs = append(t.runs, max(pieces[q].first, lo)&0xff<<24|pieces[q].id)
-			if pieces[q].last >= hi {
-				break
-			}
-		}
-	}
-	t.runs = append(t.runs, 0)
+	piece(pFirst, pLast, pV)
+	t.starts = append(t.starts, 0)
+	t.names = names.String()
+	// Off the heap and in huge pages, for the reason top is.
+	t.runs = append(hugeSlice[uint64](t, len(t.runs))[:0], t.runs...)
+	t.starts = append(hugeSlice[uint8](t, len(t.starts))[:0], t.starts...)
+	t.recs = append(hugeSlice[asRec](t, len(t.recs))[:0], t.recs...)
 	return t, nil
 }
 
@@ -215,40 +257,102 @@ func (t *Table) Lookup(a netip.Addr) (ans Answer, ok bool) {
 	if !a.Is4() && !a.Is4In6() {
 		return Answer{}, false
 	}
-	b := a.As16()
-	x := uint32(b[12])<<24 | uint32(b[13])<<16 | uint32(b[14])<<8 | uint32(b[15])
-	tr := t.find(x)
-	if tr.org != index.NoOrg {
-		ans.Owner = index.Hit{Org: tr.org, Prefix: prefix4(x, tr.orgBits), OK: true}
-	} else {
-		ans.Owner.Org = index.NoOrg
-	}
-	if tr.as != 0 {
-		ans.AS = asn.Hit{Result: asn.Result{ASN: tr.as, Prefix: prefix4(x, tr.asBits), Name: t.names[tr.name]}, OK: true}
-	}
-	if tr.cc != 0 {
-		ans.CC, ans.CCOK = t.ccs[tr.cc], true
-	}
+	x := key(a)
+	t.answer(&ans, x, t.find(x))
 	return ans, true
 }
 
-// find returns the triple of address x.
-func (t *Table) find(x uint32) *triple {
-	e := t.top[x>>8]
-	if e&mixed != 0 {
+// key returns IPv4 (or IPv4-mapped) address a as a number.
+func key(a netip.Addr) uint32 {
+	b := a.As16()
+	return uint32(b[12])<<24 | uint32(b[13])<<16 | uint32(b[14])<<8 | uint32(b[15])
+}
+
+// group is how many lookups LookupAll runs side by side.
+const group = 16
+
+// LookupAll answers Lookup for each of addrs into answers, which must be
+// at least as long; an address that is neither IPv4 nor IPv4-mapped IPv6
+// gets no answer (all "none"): ask the sources. The reads of a group of
+// addresses are issued together, so that they overlap instead of waiting
+// for one another: for addresses in random order this costs a fraction
+// of Lookup per address. It does not allocate.
+func (t *Table) LookupAll(addrs []netip.Addr, answers []Answer) {
+	answers = answers[:len(addrs)]
+	var (
+		xs [group]uint32
+		vs [group]uint64
+	)
+	for len(addrs) > 0 {
+		n := min(len(addrs), group)
+		for i, a := range addrs[:n] {
+			xs[i] = key(a)
+		}
+		for i, x := range xs[:n] {
+			vs[i] = t.top[x>>8]
+		}
+		for i, a := range addrs[:n] {
+			if !a.Is4() && !a.Is4In6() {
+				answers[i] = Answer{Owner: index.Hit{Org: index.NoOrg}}
+				continue
+			}
+			v := vs[i]
+			if v&mixed != 0 {
+				v = t.find(xs[i])
+			}
+			t.answer(&answers[i], xs[i], v)
+		}
+		addrs, answers = addrs[n:], answers[n:]
+	}
+}
+
+// answer fills ans for address x from its packed answers v.
+func (t *Table) answer(ans *Answer, x uint32, v uint64) {
+	// No branch on what was read: a branch the processor cannot predict
+	// would hold the next lookup back until this one's read is done,
+	// while without one the reads of successive lookups overlap.
+	ans.Owner.Org = index.OrgRef(v>>orgShift) - 1
+	ans.Owner.OK = ans.Owner.Org != index.NoOrg
+	ans.Owner.Prefix = orNone(prefix4(x, uint8(v>>orgBitsShift&63)), ans.Owner.OK)
+	r := v >> recShift & (maxRecs - 1)
+	rec := &t.recs[r]
+	ans.AS.OK = r != 0
+	ans.AS.ASN, ans.AS.Name = rec.asn, t.names[rec.off:rec.off+rec.n]
+	ans.AS.Prefix = orNone(prefix4(x, uint8(v>>asBitsShift&63)), ans.AS.OK)
+	c := v >> ccShift & (maxCCs - 1)
+	ans.CC, ans.CCOK = t.ccs[c], c != 0
+}
+
+// orNone returns p if ok, else the zero Prefix, without branching.
+func orNone(p netip.Prefix, ok bool) netip.Prefix {
+	ps := [2]netip.Prefix{{}, p}
+	return ps[b2i(ok)]
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// find returns the packed answers for address x.
+func (t *Table) find(x uint32) uint64 {
+	v := t.top[x>>8]
+	if v&mixed != 0 {
 		// The last piece of the run starting at or before x's last byte;
 		// the next run, or the final 0, starts with byte 0.
-		r, i, low := t.runs, int(e&^mixed), x&0xff
-		for i+1 < len(r) {
-			n := r[i+1] >> 24
-			if n == 0 || n > low {
-				break
-			}
+		s, i, low := t.starts, int(v&^mixed), uint8(x)
+		for i+1 < len(s) && s[i+1] != 0 && s[i+1] <= low {
 			i++
 		}
-		e = r[i] & (maxTriples - 1)
+		v = t.runs[i]
 	}
-	return &t.triples[e]
+	return v
+}
+
+func addr4(x uint32) netip.Addr {
+	return netip.AddrFrom4([4]byte{byte(x >> 24), byte(x >> 16), byte(x >> 8), byte(x)})
 }
 
 // prefix4 returns the prefix of length bits that holds x.
@@ -259,20 +363,19 @@ func prefix4(x uint32, bits uint8) netip.Prefix {
 
 // Stats describes a Table's size.
 type Stats struct {
-	Triples int // distinct answers
-	Mixed   int // /24s with more than one answer
-	Runs    int // pieces in mixed /24s
-	Bytes   int // memory held
+	Mixed int // /24s with more than one answer
+	Runs  int // pieces in mixed /24s
+	Bytes int // memory held
 }
 
 // Stats returns t's size.
 func (t *Table) Stats() Stats {
-	s := Stats{Triples: len(t.triples), Runs: len(t.runs) - 1}
+	s := Stats{Runs: len(t.runs)}
 	for _, e := range t.top {
 		if e&mixed != 0 {
 			s.Mixed++
 		}
 	}
-	s.Bytes = 4*len(t.top) + 4*len(t.runs) + 16*len(t.triples) + 16*len(t.names) + 16*len(t.ccs)
+	s.Bytes = 8*len(t.top) + 9*len(t.runs) + 12*len(t.recs) + len(t.names) + 16*len(t.ccs)
 	return s
 }

@@ -167,10 +167,6 @@ func check(t *testing.T, tab *Table, owners *index.Index, as *asn.Table, g *geo.
 	}
 }
 
-func addr4(x uint32) netip.Addr {
-	return netip.AddrFrom4([4]byte{byte(x >> 24), byte(x >> 16), byte(x >> 8), byte(x)})
-}
-
 // TestMatchesSources checks the merged answers against the three sources
 // asked one by one: on random addresses and on both sides of every edge
 // of every source's ranges.
@@ -261,6 +257,25 @@ func TestMatchesSources(t *testing.T) {
 			// IPv4-mapped IPv6 addresses are IPv4.
 			for range 1000 {
 				check(t, tab, owners, as, g, netip.AddrFrom16(addr4(r.Uint32()).As16()))
+			}
+			// LookupAll answers as Lookup does, IPv6 left out.
+			as4 := make([]netip.Addr, 1000)
+			for i := range as4 {
+				as4[i] = addr4(r.Uint32())
+				if i%100 == 0 {
+					as4[i] = netip.MustParseAddr("2001:db8::1")
+				}
+			}
+			all := make([]Answer, len(as4))
+			tab.LookupAll(as4, all)
+			for i, a := range as4 {
+				want, ok := tab.Lookup(a)
+				if !ok {
+					want = Answer{Owner: index.Hit{Org: index.NoOrg}}
+				}
+				if all[i] != want {
+					t.Fatalf("LookupAll: %v: %+v, Lookup says %+v", a, all[i], want)
+				}
 			}
 			t.Logf("%d edges, %+v", len(edges), tab.Stats())
 		})
