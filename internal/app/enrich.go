@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/tocsin/tocsin/internal/constituency/index"
 	"github.com/tocsin/tocsin/internal/enrich"
 	"github.com/tocsin/tocsin/internal/enrich/asn"
 	"github.com/tocsin/tocsin/internal/enrich/domain"
 	"github.com/tocsin/tocsin/internal/enrich/geo"
+	"github.com/tocsin/tocsin/internal/enrich/iptable"
 	"github.com/tocsin/tocsin/internal/enrich/securitytxt"
 	"github.com/tocsin/tocsin/internal/store"
 )
@@ -57,6 +59,9 @@ func (a *App) enricher(ctx context.Context) (*enrich.Enricher, error) {
 		}
 		x.Geo = db
 	}
+	if err := a.mergeIPv4(x); err != nil {
+		return nil, err
+	}
 	if f, err := os.Open(pslPath(a.DataDir)); err == nil {
 		l, err := domain.Parse(f)
 		f.Close()
@@ -66,6 +71,42 @@ func (a *App) enricher(ctx context.Context) (*enrich.Enricher, error) {
 		x.PSL = l
 	}
 	return x, nil
+}
+
+// mergeMin is how many IPv4 ranges the owner index and the AS table must
+// hold together for the merged table to pay for its fixed 128 MiB: with
+// few, the sources' own structures fit in the caches and are as fast.
+const mergeMin = 50_000
+
+// mergeIPv4 builds x's merged IPv4 table (iptable) from its owner index,
+// AS table and country database, when they are large enough.
+func (a *App) mergeIPv4(x *enrich.Enricher) error {
+	n := 0
+	if x.Owners != nil {
+		n += x.Owners.Stats().IPv4Ranges
+	}
+	if x.ASN != nil {
+		v4, _ := x.ASN.Len()
+		n += v4
+	}
+	if n < mergeMin {
+		return nil
+	}
+	start := time.Now()
+	t, err := iptable.New(x.Owners, x.ASN, x.Geo)
+	if errors.Is(err, iptable.ErrTooLarge) {
+		a.Log.Warn("IPv4 look-ups left to the owner index, AS table and country database", "err", err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if x.Geo != nil && !t.Countries() {
+		a.Log.Warn("the country database could not be merged into the IPv4 table: countries are looked up in it one by one", "file", geoPath(a.DataDir))
+	}
+	x.IPv4 = t
+	a.Log.Info("merged IPv4 table built", "ranges", n, "bytes", t.Stats().Bytes, "took", time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 // ownerIndex builds the owner index from the registry: every organisation,
