@@ -125,7 +125,7 @@ var _ store.Store = (*Store)(nil)
 // schema up to date.
 func Open(path string) (*Store, error) {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(60000)", "foreign_keys(1)", "cache_size(-65536)", "temp_store(MEMORY)", "wal_autocheckpoint(0)", "mmap_size(1073741824)"} {
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(60000)", "foreign_keys(1)", "cache_size(-65536)", "temp_store(MEMORY)", "wal_autocheckpoint(0)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
