@@ -238,13 +238,13 @@ func BenchmarkOwnerASNCountry(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
 			ans, _ := x.IPv4.Lookup(addrs[i&(n-1)])
-			if ans.Owner.OK {
+			if _, ok := ans.Org(); ok {
 				sink++
 			}
-			if ans.AS.OK {
+			if ans.AS().OK { // with its prefix and name
 				sink++
 			}
-			if ans.CCOK {
+			if _, ok := ans.Country(); ok {
 				sink++
 			}
 		}
@@ -255,7 +255,9 @@ func BenchmarkOwnerASNCountry(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
 			ans, _ := x.IPv4.Lookup(addrs[i&(n-1)])
-			sink += int(ans.Owner.Org) + int(ans.AS.ASN) + len(ans.CC)
+			org, _ := ans.Org()
+			cc, _ := ans.Country()
+			sink += int(org) + ans.AS().Prefix.Bits() + len(cc)
 		}
 	})
 	b.Run("all-batch-256", func(b *testing.B) {

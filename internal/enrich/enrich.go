@@ -138,6 +138,8 @@ func (x *Enricher) eventsMerged(t *iptable.Table, es []*event.Event) {
 	var (
 		addrs   [batchSize]netip.Addr
 		answers [batchSize]iptable.Answer
+		owners  [batchSize]index.Hit
+		ases    [batchSize]asn.Hit
 	)
 	for len(es) > 0 {
 		n := min(len(es), batchSize)
@@ -148,7 +150,7 @@ func (x *Enricher) eventsMerged(t *iptable.Table, es []*event.Event) {
 		for i, e := range es[:n] {
 			pre := prelooked{}
 			if a := addrs[i]; a.Is4() || a.Is4In6() {
-				pre = x.fromAnswer(t, &answers[i])
+				pre = x.fromAnswer(t, &answers[i], &owners[i], &ases[i])
 			}
 			x.endpoint(e, &e.Source, &sourceKeys, pre)
 			x.endpoint(e, &e.Destination, &destinationKeys, prelooked{})
@@ -158,11 +160,13 @@ func (x *Enricher) eventsMerged(t *iptable.Table, es []*event.Event) {
 }
 
 // fromAnswer returns what ans, from the merged table t, tells of an
-// address.
-func (x *Enricher) fromAnswer(t *iptable.Table, ans *iptable.Answer) prelooked {
-	pre := prelooked{owner: &ans.Owner, asn: &ans.AS}
+// address, keeping its owner and AS in owner and as.
+func (x *Enricher) fromAnswer(t *iptable.Table, ans *iptable.Answer, owner *index.Hit, as *asn.Hit) prelooked {
+	*owner, *as = ans.Owner(), ans.AS()
+	pre := prelooked{owner: owner, asn: as}
 	if t.Countries() {
-		pre.cc = &ccHit{ans.CC, ans.CCOK}
+		cc, ok := ans.Country()
+		pre.cc = &ccHit{cc, ok}
 	}
 	return pre
 }
@@ -184,11 +188,13 @@ type ccHit struct {
 // endpoint enriches one endpoint, with what was looked up already of its
 // address.
 func (x *Enricher) endpoint(e *event.Event, p *event.Endpoint, k *keys, pre prelooked) {
-	var ans iptable.Answer
+	var (
+		owner index.Hit
+		as    asn.Hit
+	)
 	if t := x.merged(); t != nil && pre == (prelooked{}) {
-		var ok bool
-		if ans, ok = t.Lookup(p.IP); ok {
-			pre = x.fromAnswer(t, &ans)
+		if ans, ok := t.Lookup(p.IP); ok {
+			pre = x.fromAnswer(t, &ans, &owner, &as)
 		}
 	}
 	if p.IP.IsValid() {
@@ -304,7 +310,7 @@ func (x *Enricher) OwnerAndDomain(p *event.Endpoint, host string) (org index.Org
 func (x *Enricher) ownerOfIP(a netip.Addr) (index.OrgRef, bool) {
 	if t := x.merged(); t != nil {
 		if ans, ok := t.Lookup(a); ok {
-			return ans.Owner.Org, ans.Owner.OK
+			return ans.Org()
 		}
 	}
 	org, _, ok := x.Owners.OwnerOfIP(a)

@@ -31,7 +31,9 @@ func BenchmarkLookup(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
 			ans, _ := tab.Lookup(addrs[i&(n-1)])
-			sink += uint64(ans.Owner.Org) + uint64(ans.AS.ASN) + uint64(len(ans.CC))
+			org, _ := ans.Org()
+			cc, _ := ans.Country()
+			sink += uint64(org) + uint64(ans.AS().Prefix.Bits()) + uint64(len(cc))
 		}
 	})
 	b.Run("LookupAll-64", func(b *testing.B) {
@@ -39,7 +41,7 @@ func BenchmarkLookup(b *testing.B) {
 		var answers [64]Answer
 		for i := 0; b.Loop(); i += 64 {
 			tab.LookupAll(addrs[i&(n-1):][:64], answers[:])
-			sink += uint64(answers[0].AS.ASN)
+			sink += uint64(answers[0].AS().Prefix.Bits())
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*64), "ns/addr")
 	})

@@ -289,12 +289,45 @@ func (t *Table) Of(owners *index.Index, as *asn.Table, g *geo.DB) bool {
 // database, or one that could not be listed), ask geo.
 func (t *Table) Countries() bool { return t.countries }
 
-// Answer is what the sources answer for one address.
+// Answer is what the sources answer for one address: the packed answers
+// read from the table, unpacked on demand by its methods. It is three
+// words, passed in registers: a lookup copies nothing through memory.
 type Answer struct {
-	Owner index.Hit // index.OwnerOfIP
-	AS    asn.Hit   // asn.Table.Lookup
-	CC    string    // geo.DB.Country: cc, ok; always "", false without Countries
-	CCOK  bool
+	t *Table
+	v uint64 // the packed answers
+	x uint32 // the address
+}
+
+// Org returns the organisation that index.Index.OwnerOfIP answers, and
+// whether there is one.
+func (a Answer) Org() (index.OrgRef, bool) {
+	org := index.OrgRef(a.v>>orgShift) - 1
+	return org, org != index.NoOrg
+}
+
+// Owner returns index.Index.OwnerOfIP's answer.
+func (a Answer) Owner() index.Hit {
+	org, ok := a.Org()
+	if !ok {
+		return index.Hit{Org: index.NoOrg}
+	}
+	return index.Hit{Org: org, Prefix: prefix4(a.x, uint8(a.v>>orgBitsShift&63)), OK: true}
+}
+
+// AS returns asn.Table.Lookup's answer.
+func (a Answer) AS() asn.Hit {
+	rec := &a.t.recs[a.v>>recShift&(maxRecs-1)] // recs[0], none, is all zero
+	if rec.asn == 0 {
+		return asn.Hit{}
+	}
+	return asn.Hit{Result: asn.Result{ASN: rec.asn, Prefix: prefix4(a.x, uint8(a.v>>asBitsShift&63)), Name: a.t.names[rec.off : rec.off+rec.n]}, OK: true}
+}
+
+// Country returns geo.DB.Country's cc and ok; always "", false when the
+// table has no countries (Countries).
+func (a Answer) Country() (string, bool) {
+	c := a.v >> ccShift & (maxCCs - 1)
+	return a.t.ccs[c], c != 0 // ccs[0] is ""
 }
 
 // Lookup answers for a as index.Index.OwnerOfIP, asn.Table.Lookup and
@@ -305,8 +338,7 @@ func (t *Table) Lookup(a netip.Addr) (ans Answer, ok bool) {
 		return Answer{}, false
 	}
 	x := key(a)
-	t.answer(&ans, x, t.find(x))
-	return ans, true
+	return Answer{t, t.find(x), x}, true
 }
 
 // key returns IPv4 (or IPv4-mapped) address a as a number.
@@ -350,47 +382,17 @@ func (t *Table) LookupAll(addrs []netip.Addr, answers []Answer) {
 		}
 		for i, a := range addrs[:n] {
 			if !a.Is4() && !a.Is4In6() {
-				answers[i] = Answer{Owner: index.Hit{Org: index.NoOrg}}
+				answers[i] = Answer{t: t} // none
 				continue
 			}
 			v := vs[i]
 			if v&mixed != 0 {
 				v = t.find(xs[i])
 			}
-			t.answer(&answers[i], xs[i], v)
+			answers[i] = Answer{t, v, xs[i]}
 		}
 		addrs, answers = addrs[n:], answers[n:]
 	}
-}
-
-// answer fills ans for address x from its packed answers v.
-func (t *Table) answer(ans *Answer, x uint32, v uint64) {
-	// No branch on what was read: a branch the processor cannot predict
-	// would hold the next lookup back until this one's read is done,
-	// while without one the reads of successive lookups overlap.
-	ans.Owner.Org = index.OrgRef(v>>orgShift) - 1
-	ans.Owner.OK = ans.Owner.Org != index.NoOrg
-	ans.Owner.Prefix = orNone(prefix4(x, uint8(v>>orgBitsShift&63)), ans.Owner.OK)
-	r := v >> recShift & (maxRecs - 1)
-	rec := &t.recs[r]
-	ans.AS.OK = r != 0
-	ans.AS.ASN, ans.AS.Name = rec.asn, t.names[rec.off:rec.off+rec.n]
-	ans.AS.Prefix = orNone(prefix4(x, uint8(v>>asBitsShift&63)), ans.AS.OK)
-	c := v >> ccShift & (maxCCs - 1)
-	ans.CC, ans.CCOK = t.ccs[c], c != 0
-}
-
-// orNone returns p if ok, else the zero Prefix, without branching.
-func orNone(p netip.Prefix, ok bool) netip.Prefix {
-	ps := [2]netip.Prefix{{}, p}
-	return ps[b2i(ok)]
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // find returns the packed answers for address x.

@@ -147,23 +147,32 @@ func check(t *testing.T, tab *Table, owners *index.Index, as *asn.Table, g *geo.
 	if !ok {
 		t.Fatalf("Lookup(%v): not answered", a)
 	}
-	var want Answer
-	want.Owner.Org = index.NoOrg
+	wantOwner := index.Hit{Org: index.NoOrg}
 	if owners != nil {
-		want.Owner.Org, want.Owner.Prefix, want.Owner.OK = owners.OwnerOfIP(a)
+		wantOwner.Org, wantOwner.Prefix, wantOwner.OK = owners.OwnerOfIP(a)
 	}
+	var wantAS asn.Hit
 	if as != nil {
-		want.AS.Result, want.AS.OK = as.Lookup(a)
+		wantAS.Result, wantAS.OK = as.Lookup(a)
 	}
+	var wantCC string
+	var wantOK bool
 	if g != nil && tab.Countries() {
 		cc, ok, err := g.Country(a)
 		if err != nil {
 			t.Fatalf("Country(%v): %v", a, err)
 		}
-		want.CC, want.CCOK = cc, ok
+		wantCC, wantOK = cc, ok
 	}
-	if got != want {
-		t.Fatalf("Lookup(%v) = %+v, the sources say %+v", a, got, want)
+	org, orgOK := got.Org()
+	if h := got.Owner(); h != wantOwner || org != wantOwner.Org || orgOK != wantOwner.OK {
+		t.Fatalf("%v: owner %+v (org %d %v), OwnerOfIP says %+v", a, h, org, orgOK, wantOwner)
+	}
+	if h := got.AS(); h != wantAS {
+		t.Fatalf("%v: AS %+v, Lookup says %+v", a, h, wantAS)
+	}
+	if cc, ok := got.Country(); cc != wantCC || ok != wantOK {
+		t.Fatalf("%v: country %q %v, Country says %q %v", a, cc, ok, wantCC, wantOK)
 	}
 }
 
@@ -271,7 +280,7 @@ func TestMatchesSources(t *testing.T) {
 			for i, a := range as4 {
 				want, ok := tab.Lookup(a)
 				if !ok {
-					want = Answer{Owner: index.Hit{Org: index.NoOrg}}
+					want = Answer{t: tab} // none
 				}
 				if all[i] != want {
 					t.Fatalf("LookupAll: %v: %+v, Lookup says %+v", a, all[i], want)
