@@ -77,8 +77,8 @@ var sourceKeys, destinationKeys = keysFor("source."), keysFor("destination.")
 
 // Event enriches the source and the destination of e.
 func (x *Enricher) Event(e *event.Event) {
-	x.endpoint(e, &e.Source, &sourceKeys, prelooked{})
-	x.endpoint(e, &e.Destination, &destinationKeys, prelooked{})
+	x.endpoint(e, &e.Source, &sourceKeys, prelooked{}, ccHit{})
+	x.endpoint(e, &e.Destination, &destinationKeys, prelooked{}, ccHit{})
 }
 
 // merged returns x.IPv4 when it answers for x's sources, else nil.
@@ -125,8 +125,8 @@ func (x *Enricher) Events(es []*event.Event) {
 			if x.ASN != nil {
 				pre.asn = &ases[i]
 			}
-			x.endpoint(e, &e.Source, &sourceKeys, pre)
-			x.endpoint(e, &e.Destination, &destinationKeys, prelooked{})
+			x.endpoint(e, &e.Source, &sourceKeys, pre, ccHit{})
+			x.endpoint(e, &e.Destination, &destinationKeys, prelooked{}, ccHit{})
 		}
 		es = es[n:]
 	}
@@ -148,12 +148,15 @@ func (x *Enricher) eventsMerged(t *iptable.Table, es []*event.Event) {
 		}
 		t.LookupAll(addrs[:n], answers[:n])
 		for i, e := range es[:n] {
-			pre := prelooked{}
+			var (
+				pre prelooked
+				cc  ccHit
+			)
 			if a := addrs[i]; a.Is4() || a.Is4In6() {
-				pre = x.fromAnswer(t, &answers[i], &owners[i], &ases[i])
+				pre, cc = x.fromAnswer(t, &answers[i], &owners[i], &ases[i])
 			}
-			x.endpoint(e, &e.Source, &sourceKeys, pre)
-			x.endpoint(e, &e.Destination, &destinationKeys, prelooked{})
+			x.endpoint(e, &e.Source, &sourceKeys, pre, cc)
+			x.endpoint(e, &e.Destination, &destinationKeys, prelooked{}, ccHit{})
 		}
 		es = es[n:]
 	}
@@ -161,14 +164,14 @@ func (x *Enricher) eventsMerged(t *iptable.Table, es []*event.Event) {
 
 // fromAnswer returns what ans, from the merged table t, tells of an
 // address, keeping its owner and AS in owner and as.
-func (x *Enricher) fromAnswer(t *iptable.Table, ans *iptable.Answer, owner *index.Hit, as *asn.Hit) prelooked {
+func (x *Enricher) fromAnswer(t *iptable.Table, ans *iptable.Answer, owner *index.Hit, as *asn.Hit) (prelooked, ccHit) {
 	*owner, *as = ans.Owner(), ans.AS()
-	pre := prelooked{owner: owner, asn: as}
+	var cc ccHit
 	if t.Countries() {
-		cc, ok := ans.Country()
-		pre.cc = &ccHit{cc, ok}
+		cc.cc, cc.ok = ans.Country()
+		cc.looked = true
 	}
-	return pre
+	return prelooked{owner: owner, asn: as}, cc
 }
 
 // prelooked holds what Events looked up already of an endpoint's
@@ -176,29 +179,32 @@ func (x *Enricher) fromAnswer(t *iptable.Table, ans *iptable.Answer, owner *inde
 type prelooked struct {
 	owner *index.Hit
 	asn   *asn.Hit
-	cc    *ccHit
 }
 
-// ccHit is geo.DB.Country's answer.
+// ccHit is geo.DB.Country's answer, if looked up. It is apart from
+// prelooked: escape analysis does not tell a struct's fields apart, and a
+// country code, which goes into an event, would take the hits with it to
+// the heap.
 type ccHit struct {
-	cc string
-	ok bool
+	cc     string
+	ok     bool
+	looked bool
 }
 
 // endpoint enriches one endpoint, with what was looked up already of its
 // address.
-func (x *Enricher) endpoint(e *event.Event, p *event.Endpoint, k *keys, pre prelooked) {
+func (x *Enricher) endpoint(e *event.Event, p *event.Endpoint, k *keys, pre prelooked, cc ccHit) {
 	var (
 		owner index.Hit
 		as    asn.Hit
 	)
 	if t := x.merged(); t != nil && pre == (prelooked{}) {
 		if ans, ok := t.Lookup(p.IP); ok {
-			pre = x.fromAnswer(t, &ans, &owner, &as)
+			pre, cc = x.fromAnswer(t, &ans, &owner, &as)
 		}
 	}
 	if p.IP.IsValid() {
-		x.ip(e, p, k, pre.asn, pre.cc)
+		x.ip(e, p, k, pre.asn, cc)
 	}
 	host := p.FQDN
 	if host == "" && p.URL != "" {
@@ -219,7 +225,7 @@ func (x *Enricher) endpoint(e *event.Event, p *event.Endpoint, k *keys, pre prel
 	}
 }
 
-func (x *Enricher) ip(e *event.Event, p *event.Endpoint, k *keys, pre *asn.Hit, preCC *ccHit) {
+func (x *Enricher) ip(e *event.Event, p *event.Endpoint, k *keys, pre *asn.Hit, preCC ccHit) {
 	// Private, loopback, link-local and other non-global addresses are in
 	// no routing table and in no country (some geo files say otherwise).
 	if !p.IP.Unmap().IsGlobalUnicast() || p.IP.Unmap().IsPrivate() {
@@ -256,7 +262,7 @@ func (x *Enricher) ip(e *event.Event, p *event.Endpoint, k *keys, pre *asn.Hit, 
 			ok  bool
 			err error
 		)
-		if preCC != nil {
+		if preCC.looked {
 			cc, ok = preCC.cc, preCC.ok
 		} else {
 			cc, ok, err = x.Geo.Country(p.IP)
