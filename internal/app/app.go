@@ -96,7 +96,7 @@ func (a *App) Ingester() (*ingest.Ingester, error) {
 	if err != nil {
 		return nil, err
 	}
-	x, err := a.enricher(context.Background())
+	x, err := a.enricher(context.Background(), false)
 	if err != nil {
 		return nil, err
 	}

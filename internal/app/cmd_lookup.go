@@ -44,7 +44,8 @@ func cmdLookup(ctx context.Context, env *Env, args []string) int {
 		return exitFail
 	}
 	defer a.Close()
-	x, err := a.enricher(ctx)
+	// Targets from standard input may be millions: the merged table pays.
+	x, err := a.enricher(ctx, slices.Contains(targets, "-"))
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "tocsin lookup: %v\n", err)
 		return exitFail

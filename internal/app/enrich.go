@@ -31,7 +31,10 @@ func securityTxtPath(dataDir string) string {
 // enricher loads the reference data imported into the data directory. What
 // has not been imported is skipped; the Public Suffix List is compiled in.
 // A file that is there but broken is an error that says how to fix it.
-func (a *App) enricher(ctx context.Context) (*enrich.Enricher, error) {
+// With merge, it also builds the merged IPv4 table (see mergeIPv4): worth
+// its second and 128 MiB for a long stream of look-ups, not for one ingest
+// process, whose per-source look-ups stay within enrichment's budget.
+func (a *App) enricher(ctx context.Context, merge bool) (*enrich.Enricher, error) {
 	x := &enrich.Enricher{PSL: domain.Embedded()}
 	ix, err := a.ownerIndex(ctx)
 	if err != nil {
@@ -59,8 +62,10 @@ func (a *App) enricher(ctx context.Context) (*enrich.Enricher, error) {
 		}
 		x.Geo = db
 	}
-	if err := a.mergeIPv4(x); err != nil {
-		return nil, err
+	if merge {
+		if err := a.mergeIPv4(x); err != nil {
+			return nil, err
+		}
 	}
 	if f, err := os.Open(pslPath(a.DataDir)); err == nil {
 		l, err := domain.Parse(f)

@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,5 +67,48 @@ func TestEnrichmentEndToEnd(t *testing.T) {
 		if !strings.Contains(ev, want) {
 			t.Errorf("events lack %s:\n%s", want, ev)
 		}
+	}
+}
+
+// TestLookupMergedTable: with the full ip-location-db AS table, a lookup
+// of targets from standard input uses the merged IPv4 table; it answers
+// exactly as the per-source look-ups do for targets given as arguments.
+func TestLookupMergedTable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("imports the full AS table")
+	}
+	csv := filepath.Join(sharedData, "ipdb", "ip-location-db-asn", "asn-ipv4.csv")
+	if _, err := os.Stat(csv); err != nil {
+		t.Skipf("needs %s: %v", csv, err)
+	}
+	data := t.TempDir()
+	if r := run(t, data, nil, "data", "import", "asn", csv); r.code != 0 {
+		t.Fatalf("import asn: %d %s", r.code, r.stderr)
+	}
+	cons := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(cons, []byte("organisations:\n  - {id: a, name: A, contacts: [{email: abuse@a.example}], assets: [8.8.8.0/24, 1.0.0.0/8]}\n  - {id: b, name: B, contacts: [{email: abuse@b.example}], assets: [1.1.1.0/24]}\n"), 0o644)
+	if r := run(t, data, nil, "constituents", "import", cons); r.code != 0 {
+		t.Fatalf("constituents: %s", r.stderr)
+	}
+	targets := []string{"8.8.8.8", "8.8.4.4", "1.1.1.1", "1.2.3.4", "192.0.2.1", "10.0.0.1", "255.255.255.255", "0.0.0.0", "2001:4860:4860::8888"}
+	for i := 0; i < 200; i++ {
+		targets = append(targets, fmt.Sprintf("%d.%d.%d.%d", (i*37+11)%224, (i*91)%256, (i*53)%256, i%256))
+	}
+	args := run(t, data, nil, append([]string{"lookup", "--json"}, targets...)...)
+	stdin := run(t, data, strings.NewReader(strings.Join(targets, "\n")+"\n"), "lookup", "--json", "-")
+	if args.code != 0 || stdin.code != 0 {
+		t.Fatalf("lookup: %d %d\n%s%s", args.code, stdin.code, args.stderr, stdin.stderr)
+	}
+	if !strings.Contains(stdin.stderr, "merged IPv4 table built") || strings.Contains(args.stderr, "merged IPv4 table built") {
+		t.Errorf("the merged table should be built for standard input only:\nargs: %s\nstdin: %s", args.stderr, stdin.stderr)
+	}
+	if args.stdout != stdin.stdout {
+		a, b := strings.Split(args.stdout, "\n"), strings.Split(stdin.stdout, "\n")
+		for i := range min(len(a), len(b)) {
+			if a[i] != b[i] {
+				t.Fatalf("line %d differs:\nper source: %s\nmerged:     %s", i+1, a[i], b[i])
+			}
+		}
+		t.Fatalf("outputs differ in length: %d vs %d lines", len(a), len(b))
 	}
 }
