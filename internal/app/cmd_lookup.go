@@ -44,11 +44,21 @@ func cmdLookup(ctx context.Context, env *Env, args []string) int {
 		return exitFail
 	}
 	defer a.Close()
-	// Targets from standard input may be millions: the merged table pays.
-	x, err := a.enricher(ctx, slices.Contains(targets, "-"))
+	x, err := a.enricher(ctx, false)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "tocsin lookup: %v\n", err)
 		return exitFail
+	}
+	// Lookups need nothing more from the store: give its memory back
+	// before the merged table takes its own.
+	a.Store.Close()
+	a.Store = nil
+	// Targets from standard input may be millions: the merged table pays.
+	if slices.Contains(targets, "-") {
+		if err := a.mergeIPv4(x); err != nil {
+			fmt.Fprintf(env.Stderr, "tocsin lookup: %v\n", err)
+			return exitFail
+		}
 	}
 	w := bufio.NewWriterSize(env.Stdout, 256<<10)
 	defer w.Flush()
