@@ -1,10 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -167,4 +170,84 @@ type Leaser interface {
 	AcquireLease(ctx context.Context, name, holder string, now, until time.Time) error
 	// ReleaseLease gives the lease up if holder has it.
 	ReleaseLease(ctx context.Context, name, holder string) error
+}
+
+// The rest of this file is for implementations of NotifyLog: the checks
+// and the memory rows both stores share.
+
+// CheckQueued returns an error when a notification cannot be queued.
+func CheckQueued(n *Notification) error {
+	switch {
+	case n.Status != NotifyQueued:
+		return fmt.Errorf("notification %s to %s has status %q: only %q is queued", n.Ident, n.Recipient, n.Status, NotifyQueued)
+	case n.Ident == "" || n.MessageID == "" || n.Recipient == "":
+		return fmt.Errorf("notification %q to %q (Message-ID %q): ident, recipient and Message-ID are required", n.Ident, n.Recipient, n.MessageID)
+	}
+	return nil
+}
+
+// MemoryRows returns mem with each Notification 0 resolved to the ID of
+// the first of ns to its recipient (ids[i] is ns[i]'s), sorted by
+// (recipient, key) as the table is, and only the last entry of each key
+// kept: the one that replaces the others.
+func MemoryRows(ns []*Notification, ids []int64, mem []Remembered) ([]Remembered, error) {
+	first := map[string]int64{}
+	for i := len(ns) - 1; i >= 0; i-- {
+		first[ns[i].Recipient] = ids[i]
+	}
+	type seqRow struct {
+		Remembered
+		seq int
+	}
+	rows := make([]seqRow, len(mem))
+	for i := range rows {
+		rows[i] = seqRow{mem[i], i}
+		m := &rows[i].Remembered
+		if m.Recipient == "" {
+			return nil, fmt.Errorf("memory entry of key %d: no recipient", m.Key)
+		}
+		if m.Notification == 0 {
+			id, ok := first[m.Recipient]
+			if !ok {
+				return nil, fmt.Errorf("memory entry of %s, key %d: notification 0 means one to %s, and none is queued", m.Recipient, m.Key, m.Recipient)
+			}
+			m.Notification = id
+		}
+	}
+	// The notifier's entries usually come sorted: then this is one pass.
+	order := func(a, b seqRow) int {
+		return cmp.Or(strings.Compare(a.Recipient, b.Recipient), cmp.Compare(int64(a.Key), int64(b.Key)), cmp.Compare(a.seq, b.seq))
+	}
+	if !slices.IsSortedFunc(rows, order) {
+		slices.SortFunc(rows, order)
+	}
+	out := make([]Remembered, 0, len(rows))
+	for i := range rows {
+		if i+1 < len(rows) && rows[i+1].Recipient == rows[i].Recipient && rows[i+1].Key == rows[i].Key {
+			continue
+		}
+		out = append(out, rows[i].Remembered)
+	}
+	return out, nil
+}
+
+// CheckStatus returns an error when status is not a notification status.
+func CheckStatus(status string) error {
+	switch status {
+	case NotifyQueued, NotifySent, NotifyDeferred, NotifyFailed, NotifyBounced:
+		return nil
+	}
+	return fmt.Errorf("unknown status %q", status)
+}
+
+// CheckFlag returns an error when f cannot be stored.
+func CheckFlag(f *ContactFlag) error {
+	if f.Email == "" {
+		return errors.New("flag a contact: no e-mail address")
+	}
+	switch f.Flag {
+	case ContactBouncing, ContactAutoReply:
+		return nil
+	}
+	return fmt.Errorf("flag contact %s: unknown flag %q (use %s or %s)", f.Email, f.Flag, ContactBouncing, ContactAutoReply)
 }

@@ -1,14 +1,12 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"iter"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -121,66 +119,10 @@ func memInsertSQL(rows int) string {
 		` ON CONFLICT (recipient, key) DO UPDATE SET at = excluded.at, notification = excluded.notification`)
 }
 
-// checkQueued returns an error when a notification cannot be queued.
-func checkQueued(n *store.Notification) error {
-	switch {
-	case n.Status != store.NotifyQueued:
-		return fmt.Errorf("notification %s to %s has status %q: only %q is queued", n.Ident, n.Recipient, n.Status, store.NotifyQueued)
-	case n.Ident == "" || n.MessageID == "" || n.Recipient == "":
-		return fmt.Errorf("notification %q to %q (Message-ID %q): ident, recipient and Message-ID are required", n.Ident, n.Recipient, n.MessageID)
-	}
-	return nil
-}
-
-// memoryRows returns mem with each Notification 0 resolved to the ID of
-// the first of ns to its recipient (ids[i] is ns[i]'s), sorted by
-// (recipient, key) as the table is, and only the last entry of each key
-// kept: the one that replaces the others.
-func memoryRows(ns []*store.Notification, ids []int64, mem []store.Remembered) ([]store.Remembered, error) {
-	first := map[string]int64{}
-	for i := len(ns) - 1; i >= 0; i-- {
-		first[ns[i].Recipient] = ids[i]
-	}
-	type seqRow struct {
-		store.Remembered
-		seq int
-	}
-	rows := make([]seqRow, len(mem))
-	for i := range rows {
-		rows[i] = seqRow{mem[i], i}
-		m := &rows[i].Remembered
-		if m.Recipient == "" {
-			return nil, fmt.Errorf("memory entry of key %d: no recipient", m.Key)
-		}
-		if m.Notification == 0 {
-			id, ok := first[m.Recipient]
-			if !ok {
-				return nil, fmt.Errorf("memory entry of %s, key %d: notification 0 means one to %s, and none is queued", m.Recipient, m.Key, m.Recipient)
-			}
-			m.Notification = id
-		}
-	}
-	// The notifier's entries usually come sorted: then this is one pass.
-	order := func(a, b seqRow) int {
-		return cmp.Or(strings.Compare(a.Recipient, b.Recipient), cmp.Compare(int64(a.Key), int64(b.Key)), cmp.Compare(a.seq, b.seq))
-	}
-	if !slices.IsSortedFunc(rows, order) {
-		slices.SortFunc(rows, order)
-	}
-	out := make([]store.Remembered, 0, len(rows))
-	for i := range rows {
-		if i+1 < len(rows) && rows[i+1].Recipient == rows[i].Recipient && rows[i+1].Key == rows[i].Key {
-			continue
-		}
-		out = append(out, rows[i].Remembered)
-	}
-	return out, nil
-}
-
 // QueueNotifications implements store.NotifyLog.
 func (s *Store) QueueNotifications(ctx context.Context, ns []*store.Notification, mem []store.Remembered) error {
 	for _, n := range ns {
-		if err := checkQueued(n); err != nil {
+		if err := store.CheckQueued(n); err != nil {
 			return fmt.Errorf("queue notifications: %w", err)
 		}
 	}
@@ -200,7 +142,7 @@ func (s *Store) QueueNotifications(ctx context.Context, ns []*store.Notification
 		if err := insertNotifications(ctx, tx, ns, ids); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
-		rows, err := memoryRows(ns, ids, mem)
+		rows, err := store.MemoryRows(ns, ids, mem)
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
@@ -379,7 +321,7 @@ func (s *Store) UpdateNotifications(ctx context.Context, ns []*store.Notificatio
 		return nil, fmt.Errorf("update notifications: %d notifications, %d statuses", len(ns), len(from))
 	}
 	for _, n := range ns {
-		if err := checkStatus(n.Status); err != nil {
+		if err := store.CheckStatus(n.Status); err != nil {
 			return nil, fmt.Errorf("update notification %d: %w", n.ID, err)
 		}
 	}
@@ -420,15 +362,6 @@ func (s *Store) UpdateNotifications(ctx context.Context, ns []*store.Notificatio
 		return nil, err
 	}
 	return errs, nil
-}
-
-// checkStatus returns an error when status is not a notification status.
-func checkStatus(status string) error {
-	switch status {
-	case store.NotifyQueued, store.NotifySent, store.NotifyDeferred, store.NotifyFailed, store.NotifyBounced:
-		return nil
-	}
-	return fmt.Errorf("unknown status %q", status)
 }
 
 // Notifications implements store.NotifyLog.
@@ -473,21 +406,9 @@ func (s *Store) Notification(ctx context.Context, key string) (*store.Notificati
 	return nil, fmt.Errorf("notification %s: %w", key, store.ErrNotFound)
 }
 
-// checkFlag returns an error when f cannot be stored.
-func checkFlag(f *store.ContactFlag) error {
-	if f.Email == "" {
-		return errors.New("flag a contact: no e-mail address")
-	}
-	switch f.Flag {
-	case store.ContactBouncing, store.ContactAutoReply:
-		return nil
-	}
-	return fmt.Errorf("flag contact %s: unknown flag %q (use %s or %s)", f.Email, f.Flag, store.ContactBouncing, store.ContactAutoReply)
-}
-
 // SetContactFlag implements store.NotifyLog.
 func (s *Store) SetContactFlag(ctx context.Context, f store.ContactFlag) error {
-	if err := checkFlag(&f); err != nil {
+	if err := store.CheckFlag(&f); err != nil {
 		return err
 	}
 	what := "flag contact " + f.Email
