@@ -259,13 +259,30 @@ func constituentsImportFile(ctx context.Context, env *Env, args []string) int {
 	defer a.Close()
 	var errs []error
 	nAssets, nContacts := 0, 0
-	for _, m := range orgs {
-		if err := putManual(ctx, reg, m); err != nil {
-			errs = append(errs, err)
-			continue
+	// A chunk of organisations is one transaction; a chunk with a bad
+	// entry is stored again one organisation at a time, so that the error
+	// names it and the others are still stored.
+	const chunk = 500
+	for start := 0; start < len(orgs); start += chunk {
+		part := orgs[start:min(start+chunk, len(orgs))]
+		err := reg.Batch(ctx, func(ctx context.Context) error {
+			for _, m := range part {
+				if err := putManual(ctx, reg, m); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		for _, m := range part {
+			if err != nil {
+				if err := putManual(ctx, reg, m); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+			}
+			nAssets += len(m.Assets)
+			nContacts += len(m.Contacts)
 		}
-		nAssets += len(m.Assets)
-		nContacts += len(m.Contacts)
 	}
 	fmt.Fprintf(env.Stdout, "%d organisations, %d assets, %d contacts stored from %s\n", len(orgs)-len(errs), nAssets, nContacts, files[0])
 	if len(errs) > 0 {

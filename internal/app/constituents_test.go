@@ -233,3 +233,23 @@ func TestManualNotifyPrefsErrors(t *testing.T) {
 		t.Errorf("a file with an error stored something:\n%s", l)
 	}
 }
+
+// TestManualImportBadEntry: one bad organisation in a file stores the
+// others and names the bad one (the batch is redone one by one).
+func TestManualImportBadEntry(t *testing.T) {
+	data := t.TempDir()
+	f := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(f, []byte(`organisations:
+  - {id: good-1, name: Good One, contacts: [{email: a@one.example}], assets: [192.0.2.0/25]}
+  - {id: bad, name: Bad, contacts: [{email: not-an-address}], assets: [192.0.2.128/25]}
+  - {id: good-2, name: Good Two, assets: [AS64500]}
+`), 0o644)
+	r := run(t, data, nil, "constituents", "import", f)
+	if r.code != 1 || !strings.Contains(r.stderr, "manual:bad") || !strings.Contains(r.stdout, "2 organisations") {
+		t.Fatalf("import: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	l := run(t, data, nil, "constituents", "list")
+	if !strings.Contains(l.stdout, "manual:good-1") || !strings.Contains(l.stdout, "manual:good-2") {
+		t.Errorf("the good organisations are missing:\n%s", l.stdout)
+	}
+}

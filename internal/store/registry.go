@@ -95,6 +95,13 @@ type Registry interface {
 	// key. c.Source must be manual or empty; its organisation must be
 	// stored (else ErrNotFound).
 	PutContact(ctx context.Context, c constituency.Contact) error
+	// Batch runs fn with a context whose Put, Delete and Confirm calls on
+	// this Registry all go into one transaction, committed when fn returns
+	// nil and rolled back (nothing changed) when it returns an error. It
+	// makes a large manual import one write instead of one per row. Calls
+	// with that context must not be made concurrently, nor after fn
+	// returns; reads (Orgs, Assets, ...) do not see the batch's writes.
+	Batch(ctx context.Context, fn func(ctx context.Context) error) error
 	// DeleteContact deletes the manual contact (org, email). It returns
 	// ErrImported when only an imported contact has the key and
 	// ErrNotFound when none has.

@@ -74,6 +74,9 @@ func (s *Store) Import(ctx context.Context, source constituency.Source,
 // when fn succeeds. Errors of fn are returned as they are, the others
 // prefixed with what.
 func (s *Store) writeTx(ctx context.Context, what string, fn func(pgx.Tx) error) error {
+	if tx, ok := ctx.Value(batchKey{s}).(pgx.Tx); ok {
+		return fn(tx) // inside Batch: its transaction
+	}
 	c, err := s.pool.acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
@@ -93,6 +96,34 @@ func (s *Store) writeTx(ctx context.Context, what string, fn func(pgx.Tx) error)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// batchKey carries a Batch's transaction in its context.
+type batchKey struct{ s *Store }
+
+// Batch implements store.Registry.
+func (s *Store) Batch(ctx context.Context, fn func(ctx context.Context) error) error {
+	c, err := s.pool.acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("batch: %w", err)
+	}
+	defer s.pool.release(c)
+	tx, err := c.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return fmt.Errorf("batch: %w", err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		tx.Rollback(ctx)
+	}()
+	if err := fn(context.WithValue(ctx, batchKey{s}, tx)); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("batch: %w", err)
 	}
 	return nil
 }

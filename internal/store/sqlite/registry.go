@@ -452,6 +452,9 @@ func scanContact(rows *sql.Rows, c *constituency.Contact, n *int64) error {
 // writeTx runs fn in a write transaction and commits it when fn succeeds.
 // Errors of fn are returned as they are, the others prefixed with what.
 func (s *Store) writeTx(ctx context.Context, what string, fn func(*sql.Tx) error) error {
+	if tx, ok := ctx.Value(batchKey{s}).(*sql.Tx); ok {
+		return fn(tx) // inside Batch: its transaction
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
@@ -462,6 +465,25 @@ func (s *Store) writeTx(ctx context.Context, what string, fn func(*sql.Tx) error
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// batchKey carries a Batch's transaction in its context.
+type batchKey struct{ s *Store }
+
+// Batch implements store.Registry.
+func (s *Store) Batch(ctx context.Context, fn func(ctx context.Context) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("batch: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(context.WithValue(ctx, batchKey{s}, tx)); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("batch: %w", err)
 	}
 	return nil
 }
@@ -615,14 +637,17 @@ func (s *Store) ConfirmAsset(ctx context.Context, a constituency.Asset) error {
 	if err := store.NormalizeAsset(&a, a.Source); err != nil {
 		return fmt.Errorf("confirm %w", err)
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE assets SET confirmed = 1 WHERE `+assetKeyWhere, appendAssetKey(nil, &a)...)
-	if err != nil {
-		return fmt.Errorf("confirm asset %s: %w", store.AssetString(&a), err)
-	}
-	if k, err := res.RowsAffected(); err != nil || k == 0 {
-		return fmt.Errorf("confirm asset %s: %w", store.AssetString(&a), cmpErr(err, store.ErrNotFound))
-	}
-	return nil
+	what := "confirm asset " + store.AssetString(&a)
+	return s.writeTx(ctx, what, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE assets SET confirmed = 1 WHERE `+assetKeyWhere, appendAssetKey(nil, &a)...)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if k, err := res.RowsAffected(); err != nil || k == 0 {
+			return fmt.Errorf("%s: %w", what, cmpErr(err, store.ErrNotFound))
+		}
+		return nil
+	})
 }
 
 func cmpErr(err, otherwise error) error {

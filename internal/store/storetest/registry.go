@@ -42,6 +42,7 @@ func RunRegistry(t *testing.T, open OpenRegistry) {
 		{"ManualEditing", testManualEditing},
 		{"ImportedDataIsNotEditedByHand", testImportedNotEdited},
 		{"ConfirmAsset", testConfirmAsset},
+		{"Batch", testBatch},
 		{"Order", testOrder},
 		{"Prefixes", testPrefixes},
 		{"Text", testText},
@@ -1170,4 +1171,74 @@ func peakRSS() string {
 		}
 	}
 	return "unknown"
+}
+
+// testBatch: the writes of a Batch land together, or not at all when fn
+// fails; a manual edit error inside it reaches fn.
+func testBatch(t *testing.T, r store.Registry) {
+	ctx := context.Background()
+	org := func(id string) constituency.Org { return constituency.Org{ID: "manual:" + id, Name: id} }
+	err := r.Batch(ctx, func(ctx context.Context) error {
+		for _, id := range []string{"a", "b"} {
+			if err := r.PutOrg(ctx, org(id)); err != nil {
+				return err
+			}
+			a := constituency.Asset{Org: "manual:" + id, Kind: constituency.AssetDomain, Domain: id + ".example"}
+			if err := r.PutAsset(ctx, a); err != nil {
+				return err
+			}
+			if err := r.ConfirmAsset(ctx, a); err != nil {
+				return err
+			}
+			if err := r.PutContact(ctx, constituency.Contact{Org: "manual:" + id, Email: "abuse@" + id + ".example"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("batch: %v", err)
+	}
+	if n := count(t, r.Orgs(ctx)); n != 2 {
+		t.Errorf("%d organisations after the batch, want 2", n)
+	}
+	if n := count(t, r.Assets(ctx, store.AssetFilter{})); n != 2 {
+		t.Errorf("%d assets after the batch, want 2", n)
+	}
+	boom := errors.New("boom")
+	err = r.Batch(ctx, func(ctx context.Context) error {
+		if err := r.PutOrg(ctx, org("c")); err != nil {
+			return err
+		}
+		if err := r.DeleteOrg(ctx, "manual:a"); err != nil {
+			return err
+		}
+		// An asset of an organisation that is not there: the error
+		// reaches fn, which gives up.
+		if err := r.PutAsset(ctx, constituency.Asset{Org: "manual:nobody", Kind: constituency.AssetASN, ASN: 64500}); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("asset of a missing organisation in a batch: %v", err)
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("failed batch: %v", err)
+	}
+	if _, err := r.Org(ctx, "manual:c"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a failed batch left its organisation: %v", err)
+	}
+	if _, err := r.Org(ctx, "manual:a"); err != nil {
+		t.Errorf("a failed batch deleted an organisation: %v", err)
+	}
+}
+
+func count[T any](t *testing.T, seq func(yield func(T, error) bool)) int {
+	t.Helper()
+	n := 0
+	for _, err := range seq {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	return n
 }
