@@ -251,3 +251,20 @@ func CheckFlag(f *ContactFlag) error {
 	}
 	return fmt.Errorf("flag contact %s: unknown flag %q (use %s or %s)", f.Email, f.Flag, ContactBouncing, ContactAutoReply)
 }
+
+// Nanos is t as both stores keep the notification log's times: Unix
+// nanoseconds, 0 for the zero time (so years 1678 to 2262).
+func Nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// FromNanos is the time Nanos stored as n, in UTC.
+func FromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}

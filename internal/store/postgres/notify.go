@@ -36,21 +36,9 @@ import (
 
 var _ store.NotifyLog = (*Store)(nil)
 
-// nanos is t as stored: Unix nanoseconds, 0 for the zero time.
-func nanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-// fromNanos is the time stored as n, in UTC.
-func fromNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
-}
+// nanos and fromNanos store times as store.Nanos says.
+func nanos(t time.Time) int64     { return store.Nanos(t) }
+func fromNanos(n int64) time.Time { return store.FromNanos(n) }
 
 // AllocateIdents implements store.NotifyLog.
 func (s *Store) AllocateIdents(ctx context.Context, day time.Time, n int) (int64, error) {
