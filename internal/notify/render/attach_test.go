@@ -340,11 +340,72 @@ func TestRenderXARF(t *testing.T) {
 			continue
 		}
 		rows, err := csv.NewReader(bytes.NewReader(a.Data)).ReadAll()
-		if err != nil || len(rows) != 3 {
+		if err != nil || len(rows) != 2 { // a header and the event X-ARF has no type for
 			t.Errorf("%s: %d rows, %v", a.Name, len(rows), err)
 		}
 	}
 	if n != 10 || !strings.Contains(out.Text, "X-ARF") {
 		t.Errorf("%d X-ARF reports\n%s", n, out.Text)
+	}
+}
+
+// TestCSVPerKind: the CSV attachments hold one kind of report each, every
+// event once, and only columns that some of the file's events have.
+func TestCSVPerKind(t *testing.T) {
+	r := mustNew(t, "")
+	d := digest(t)
+	d.Format = FormatCSV
+	out, err := r.Render(d, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := 0
+	for _, a := range out.Attachments {
+		recs, err := csv.NewReader(bytes.NewReader(a.Data)).ReadAll()
+		if err != nil || len(recs) < 2 {
+			t.Fatalf("%s: %d records, %v", a.Name, len(recs), err)
+		}
+		head := recs[0]
+		kinds := map[string]bool{}
+		for _, rec := range recs[1:] {
+			rows++
+			var kind []string
+			for i, c := range head {
+				if c == "feed.name" || c == "feed.code" {
+					kind = append(kind, rec[i])
+				}
+			}
+			kinds[strings.Join(kind, "/")] = true
+		}
+		if len(kinds) != 1 {
+			t.Errorf("%s holds %d kinds of report: %v", a.Name, len(kinds), kinds)
+		}
+		for i, c := range head {
+			empty := true
+			for _, rec := range recs[1:] {
+				empty = empty && rec[i] == ""
+			}
+			if empty {
+				t.Errorf("%s: column %s is empty on every line", a.Name, c)
+			}
+		}
+	}
+	if rows != len(d.Items) {
+		t.Errorf("%d rows in the CSV files, want %d events", rows, len(d.Items))
+	}
+}
+
+func TestFileSlug(t *testing.T) {
+	for in, want := range map[string]string{
+		"Sinkhole-Events-HTTP IPv4": "sinkhole-events-http-ipv4",
+		"../../etc/passwd":          "etc-passwd",
+		"  Scan_SSL  ":              "scan-ssl",
+		"Ünïcode":                   "n-code",
+		"":                          "",
+		strings.Repeat("a", 80):     strings.Repeat("a", 48),
+	} {
+		if got := fileSlug(in); got != want {
+			t.Errorf("fileSlug(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

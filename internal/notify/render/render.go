@@ -40,6 +40,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"text/template"
@@ -114,7 +115,7 @@ type Rendered struct {
 
 // Attachment is a file that goes with the notification.
 type Attachment struct {
-	Name        string // e.g. "TOCSIN-20261124-000123.csv"
+	Name        string // e.g. "TOCSIN-20261124-000123-scan-http.csv"
 	ContentType string // e.g. "text/csv; charset=utf-8"
 	Data        []byte
 }
@@ -352,8 +353,9 @@ type View struct {
 	// otherwise; InlineFormat is then "CSV" or "JSON".
 	Inline       string
 	InlineFormat string
-	// XARF is how many X-ARF reports are attached.
-	XARF int
+	// XARF is how many X-ARF reports are attached, CSVFiles how many CSV
+	// files (one per kind of report).
+	XARF, CSVFiles int
 }
 
 // Section is what a section template sees, and what frame.tmpl sees of
@@ -466,11 +468,11 @@ func (r *Renderer) render(d *Data, lang string) (*Rendered, error) {
 	}
 	switch format {
 	case FormatCSV:
-		a, err := csvAttachment(d.Ident, d.Items)
+		as, err := csvAttachments(d.Ident, d.Items)
 		if err != nil {
 			return nil, err
 		}
-		out.Attachments = append(out.Attachments, a)
+		out.Attachments = append(out.Attachments, as...)
 	case FormatJSON:
 		var b bytes.Buffer
 		if err := WriteJSON(&b, d.Items); err != nil {
@@ -497,17 +499,20 @@ func (r *Renderer) render(d *Data, lang string) (*Rendered, error) {
 				Name: fmt.Sprintf("%s-%03d.xarf.json", d.Ident, v.XARF), ContentType: "application/json", Data: b})
 		}
 		if len(rest) > 0 {
-			a, err := csvAttachment(d.Ident, rest)
+			as, err := csvAttachments(d.Ident, rest)
 			if err != nil {
 				return nil, err
 			}
-			out.Attachments = append(out.Attachments, a)
+			out.Attachments = append(out.Attachments, as...)
 		}
 	}
 	size := 0
 	for _, a := range out.Attachments {
 		size += len(a.Data)
 		v.Attachments = append(v.Attachments, a.Name)
+		if strings.HasSuffix(a.Name, ".csv") {
+			v.CSVFiles++
+		}
 	}
 	if size > MaxAttachments {
 		return nil, fmt.Errorf("notification %s: %d events make %d bytes of attachments, more than %d: %w (send fewer events per message)", d.Ident, len(d.Items), size, MaxAttachments, ErrTooLarge)
@@ -597,15 +602,82 @@ func addDistinct(l *[]string, s string, n int) {
 	}
 }
 
-func csvAttachment(ident string, items []Item) (Attachment, error) {
+// csvAttachments writes items as one CSV file per kind of report (feed
+// and feed code: a Shadowserver report type, say), each with the columns
+// its events have, named IDENT-KIND.csv. One file of a digest of many
+// report types would have the union of their columns, hundreds of them
+// and most empty on any line; a recipient's scripts, like Shadowserver's
+// own reports, expect one kind of row per file.
+func csvAttachments(ident string, items []Item) ([]Attachment, error) {
+	type kind struct {
+		slug  string
+		items []Item
+	}
+	var kinds []*kind
+	byKey := map[[2]string]*kind{}
+	slugs := map[string]bool{}
+	for _, it := range items {
+		if it.Event == nil {
+			return nil, fmt.Errorf("csv: item (id %d) has no event", it.ID)
+		}
+		k := [2]string{it.Event.Feed.Name, it.Event.Feed.Code}
+		kd := byKey[k]
+		if kd == nil {
+			base := fileSlug(k[1])
+			if base == "" {
+				base = fileSlug(k[0])
+			}
+			if base == "" {
+				base = "events"
+			}
+			slug := base
+			for n := 2; slugs[slug]; n++ {
+				slug = base + "-" + strconv.Itoa(n)
+			}
+			slugs[slug] = true
+			kd = &kind{slug: slug}
+			byKey[k] = kd
+			kinds = append(kinds, kd)
+		}
+		kd.items = append(kd.items, it)
+	}
+	slices.SortFunc(kinds, func(a, b *kind) int { return strings.Compare(a.slug, b.slug) })
+	out := make([]Attachment, 0, len(kinds))
 	bp := csvBuffers.Get().(*[]byte)
 	defer putCSVBuffer(bp)
-	var err error
-	*bp, err = appendCSV((*bp)[:0], nil, items, nil, false)
-	if err != nil {
-		return Attachment{}, err
+	for _, kd := range kinds {
+		var err error
+		*bp, err = appendCSV((*bp)[:0], nil, kd.items, nil, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Attachment{Name: ident + "-" + kd.slug + ".csv", ContentType: "text/csv; charset=utf-8", Data: bytes.Clone(*bp)})
 	}
-	return Attachment{Name: ident + ".csv", ContentType: "text/csv; charset=utf-8", Data: bytes.Clone(*bp)}, nil
+	return out, nil
+}
+
+// fileSlug makes s a safe part of a file name: lower-case ASCII letters
+// and digits, other runs as one '-', at most 48 bytes.
+func fileSlug(s string) string {
+	b := make([]byte, 0, len(s))
+	dash := false
+	for i := 0; i < len(s) && len(b) < 48; i++ {
+		c := s[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		default:
+			dash = len(b) > 0
+			continue
+		}
+		if dash {
+			b = append(b, '-')
+			dash = false
+		}
+		b = append(b, c)
+	}
+	return string(b)
 }
 
 // tidy trims the spaces at the ends of lines, keeps at most one empty line

@@ -330,6 +330,16 @@ func TestLimits(t *testing.T) {
 	}
 }
 
+// digestCSVs are the CSV files of digest(t): one per kind of report,
+// sorted.
+var digestCSVs = []string{
+	"TOCSIN-20261124-000123-abusech-feodo.csv", "TOCSIN-20261124-000123-compromised-website.csv",
+	"TOCSIN-20261124-000123-dns-open-resolvers.csv", "TOCSIN-20261124-000123-honeypot-brute-force-events.csv",
+	"TOCSIN-20261124-000123-malware-url.csv", "TOCSIN-20261124-000123-ntp-version.csv",
+	"TOCSIN-20261124-000123-openphish.csv", "TOCSIN-20261124-000123-sinkhole-events-http-ipv4.csv",
+	"TOCSIN-20261124-000123-spamhaus-drop.csv", "TOCSIN-20261124-000123-vulnerable-http.csv",
+}
+
 func TestFormats(t *testing.T) {
 	r := mustNew(t, "")
 	d := digest(t)
@@ -339,12 +349,12 @@ func TestFormats(t *testing.T) {
 		inText   string
 		noInText string
 	}{
-		{"", []string{"TOCSIN-20261124-000123.csv"}, "Attached: TOCSIN-20261124-000123.csv", ""},
-		{FormatCSV, []string{"TOCSIN-20261124-000123.csv"}, "- 103.196.1.2:60902/tcp", ""},
+		{"", digestCSVs, "Attached: TOCSIN-20261124-000123-abusech-feodo.csv, ", ""},
+		{FormatCSV, digestCSVs, "There is one CSV file per kind of report", ""},
 		{FormatJSON, []string{"TOCSIN-20261124-000123.jsonl"}, "Attached: TOCSIN-20261124-000123.jsonl", ""},
 		{FormatInlineCSV, nil, "time.source,source.ip,", "Attached:"},
 		{FormatInlineJSON, nil, `{"classification.identifier":"dns-open-resolver"`, "Attached:"},
-		{FormatXARF, []string{"*", "TOCSIN-20261124-000123.csv"}, "X-ARF", ""},
+		{FormatXARF, []string{"*", "TOCSIN-20261124-000123-compromised-website.csv", "TOCSIN-20261124-000123-spamhaus-drop.csv"}, "X-ARF", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.format, func(t *testing.T) {
