@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/mail"
 	"net/netip"
 	"regexp"
@@ -407,5 +408,38 @@ func TestFileSlug(t *testing.T) {
 		if got := fileSlug(in); got != want {
 			t.Errorf("fileSlug(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestCSVFilesCapped: a digest of more kinds of report than MaxCSVFiles
+// sends the largest kinds in their own files, the rest in one.
+func TestCSVFilesCapped(t *testing.T) {
+	var items []Item
+	for k := range MaxCSVFiles + 5 {
+		for j := range k + 1 { // kind k has k+1 events
+			e := &event.Event{}
+			e.Feed.Name, e.Feed.Code = "shadowserver", fmt.Sprintf("Kind-%02d", k)
+			e.Classification.Type = "vulnerable-system"
+			items = append(items, Item{ID: int64(len(items) + 1), Event: e, Count: int64(j + 1)})
+		}
+	}
+	as, err := csvAttachments("TOCSIN-20261124-000001", items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(as) != MaxCSVFiles {
+		t.Fatalf("%d files, want %d", len(as), MaxCSVFiles)
+	}
+	last := as[len(as)-1]
+	if last.Name != "TOCSIN-20261124-000001-other-reports.csv" {
+		t.Errorf("last file %s", last.Name)
+	}
+	// The six smallest kinds (1..6 events) share it: 21 rows.
+	recs, err := csv.NewReader(bytes.NewReader(last.Data)).ReadAll()
+	if err != nil || len(recs) != 1+21 {
+		t.Errorf("%s: %d records, %v", last.Name, len(recs), err)
+	}
+	if as[0].Name != "TOCSIN-20261124-000001-kind-06.csv" {
+		t.Errorf("first file %s, want kind-06 (kinds 00..05 share the last)", as[0].Name)
 	}
 }

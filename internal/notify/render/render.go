@@ -31,6 +31,7 @@ package render
 
 import (
 	"bytes"
+	"cmp"
 	"embed"
 	"errors"
 	"fmt"
@@ -134,6 +135,9 @@ const (
 	// beyond, and those of types X-ARF has no report type for, go to a CSV
 	// attachment.
 	MaxXARF = 100
+	// MaxCSVFiles is how many CSV files (one per kind of report) a
+	// message carries at most.
+	MaxCSVFiles = 20
 	// MaxAttachments is the total size of the attachments of one message.
 	MaxAttachments = 8 << 20
 )
@@ -604,7 +608,9 @@ func addDistinct(l *[]string, s string, n int) {
 
 // csvAttachments writes items as one CSV file per kind of report (feed
 // and feed code: a Shadowserver report type, say), each with the columns
-// its events have, named IDENT-KIND.csv. One file of a digest of many
+// its events have, named IDENT-KIND.csv, sorted by name; past
+// MaxCSVFiles kinds, the smallest share a last file,
+// IDENT-other-reports.csv. One file of a digest of many
 // report types would have the union of their columns, hundreds of them
 // and most empty on any line; a recipient's scripts, like Shadowserver's
 // own reports, expect one kind of row per file.
@@ -641,7 +647,23 @@ func csvAttachments(ident string, items []Item) ([]Attachment, error) {
 		}
 		kd.items = append(kd.items, it)
 	}
-	slices.SortFunc(kinds, func(a, b *kind) int { return strings.Compare(a.slug, b.slug) })
+	if len(kinds) > MaxCSVFiles {
+		// A mail of dozens of files is hard to read: the kinds with the
+		// most events keep their files, the others share one.
+		slices.SortStableFunc(kinds, func(a, b *kind) int { return len(b.items) - len(a.items) })
+		rest := &kind{slug: "other-reports"}
+		for n := 2; slugs[rest.slug]; n++ {
+			rest.slug = "other-reports-" + strconv.Itoa(n)
+		}
+		for _, kd := range kinds[MaxCSVFiles-1:] {
+			rest.items = append(rest.items, kd.items...)
+		}
+		slices.SortFunc(rest.items, func(a, b Item) int { return cmp.Compare(a.ID, b.ID) })
+		kinds = append(kinds[:MaxCSVFiles-1], rest)
+		slices.SortFunc(kinds[:MaxCSVFiles-1], func(a, b *kind) int { return strings.Compare(a.slug, b.slug) })
+	} else {
+		slices.SortFunc(kinds, func(a, b *kind) int { return strings.Compare(a.slug, b.slug) })
+	}
 	out := make([]Attachment, 0, len(kinds))
 	bp := csvBuffers.Get().(*[]byte)
 	defer putCSVBuffer(bp)
