@@ -40,8 +40,9 @@ func benchNotify(ctx context.Context, env *Env, args []string) int {
 	fs, _ := newFlags(env, "bench notify", "",
 		"Builds N Shadowserver events (rows of every sample report type, fresh addresses over the whole IPv4\n"+
 			"space) and K organisations that hold the address space between them, ingests them, then times\n"+
-			"'tocsin notify run' end to end in a child process delivering over SMTP to a local mailpit (and, for\n"+
-			"comparison, into the outbox). Prints messages/s and the child's peak RSS.")
+			"'tocsin notify run' end to end in a child process delivering into the outbox, over SMTP to a sink that\n"+
+			"discards (tocsin's own rate) and to a local mailpit; and mailpit's own ceiling for the same messages,\n"+
+			"sent ready-made. Prints messages/s and the child's peak RSS.")
 	rows := fs.Int("events", 1_000_000, "how many events to build")
 	orgs := fs.Int("orgs", 10_000, "how many organisations")
 	shared := fs.String("shared", "../shared/data", "the shared data `directory`")
@@ -78,28 +79,26 @@ func benchNotify(ctx context.Context, env *Env, args []string) int {
 	if err := writeBenchConstituency(cons, *orgs); err != nil {
 		return fail(err)
 	}
-	smtpAddr, httpURL, stop, err := startMailpit(ctx, *mailpit, work)
+	sink, err := startSMTPSink()
 	if err != nil {
 		return fail(err)
 	}
-	defer stop()
-	cfgFor := func(smtp bool) string {
+	defer sink.Close()
+	cfgFor := func(smtpAddr string) string {
 		s := "log:\n  level: warn\nnotify:\n  sender: {name: CERT-BENCH, email: cert@cert.example, url: https://cert.example}\n  lookback: 36500d\n  budget: 0\n"
-		if smtp {
+		if smtpAddr != "" {
 			s += fmt.Sprintf("  smtp: {addr: %q, tls: none, connections: 4}\n", smtpAddr)
 		}
 		return s
 	}
 	fmt.Fprintf(env.Stdout, "tocsin bench notify — %s, %s/%s, %d CPUs, Go %s\n", time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 	fmt.Fprintf(env.Stdout, "input: %d Shadowserver events, %d organisations holding the IPv4 space between them, SQLite\n\n", n, *orgs)
-	for _, target := range []struct {
-		name string
-		smtp bool
-	}{{"mailpit (SMTP, 4 connections)", true}, {"outbox (.eml files)", false}} {
-		dataDir := filepath.Join(work, "data-"+map[bool]string{true: "smtp", false: "outbox"}[target.smtp])
-		cfg := filepath.Join(work, "bench-"+map[bool]string{true: "smtp", false: "outbox"}[target.smtp]+".yaml")
-		if err := os.WriteFile(cfg, []byte(cfgFor(target.smtp)), 0o640); err != nil {
-			return fail(err)
+	// run times one 'tocsin notify run' into a fresh data directory.
+	run := func(name, smtpAddr string) (sent int, err error) {
+		dataDir := filepath.Join(work, "data-"+name)
+		cfg := filepath.Join(work, "bench-"+name+".yaml")
+		if err := os.WriteFile(cfg, []byte(cfgFor(smtpAddr)), 0o640); err != nil {
+			return 0, err
 		}
 		base := []string{"--config", cfg, "--data-dir", dataDir}
 		for _, step := range [][]string{
@@ -109,35 +108,69 @@ func benchNotify(ctx context.Context, env *Env, args []string) int {
 		} {
 			out, err := exec.CommandContext(ctx, self, append(append([]string{}, step...), base...)...).CombinedOutput()
 			if err != nil {
-				return fail(fmt.Errorf("%s: %v: %s", step[0], err, lastLines(string(out), 5)))
+				return 0, fmt.Errorf("%s: %v: %s", step[0], err, lastLines(string(out), 5))
 			}
 		}
 		cmd := exec.CommandContext(ctx, self, append([]string{"notify", "run", "--json", "--now", time.Now().Add(time.Minute).UTC().Format(time.RFC3339)}, base...)...)
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
 		start := time.Now()
-		err := cmd.Run()
+		if err := cmd.Start(); err != nil {
+			return 0, err
+		}
+		stopAnon := make(chan struct{})
+		anon := peakAnon(cmd.Process.Pid, stopAnon)
+		err = cmd.Wait()
 		secs := time.Since(start).Seconds()
+		close(stopAnon)
+		peak := <-anon
 		if err != nil {
-			return fail(fmt.Errorf("notify run: %v: %s", err, lastLines(errb.String(), 5)))
+			return 0, fmt.Errorf("notify run: %v: %s", err, lastLines(errb.String(), 5))
 		}
 		var sum struct{ Messages, Events, Recipients, Sent, Failed int }
 		if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
-			return fail(fmt.Errorf("notify run printed %q", out.String()))
+			return 0, fmt.Errorf("notify run printed %q", out.String())
 		}
 		var rss int64
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			rss = ru.Maxrss
 		}
-		fmt.Fprintf(env.Stdout, "%-32s %6d messages (%d events, %d recipients), %d sent, %d failed in %.1f s: %.0f messages/s, peak RSS %.0f MB\n",
-			target.name, sum.Messages, sum.Events, sum.Recipients, sum.Sent, sum.Failed, secs, float64(sum.Sent)/secs, float64(rss)/1024)
-		if target.smtp {
-			if got, err := mailpitCount(ctx, httpURL); err == nil {
-				fmt.Fprintf(env.Stdout, "%-32s %6d messages received\n", "  mailpit says", got)
-			}
-		}
+		fmt.Fprintf(env.Stdout, "%-34s %6d messages (%d events, %d recipients), %d sent, %d failed in %.1f s: %5.0f messages/s, peak RSS %.0f MB (anonymous %.0f MB)\n",
+			"tocsin → "+name, sum.Messages, sum.Events, sum.Recipients, sum.Sent, sum.Failed, secs, float64(sum.Sent)/secs, float64(rss)/1024, float64(peak)/1024)
+		return sum.Sent, nil
+	}
+	if _, err := run("outbox", ""); err != nil {
+		return fail(err)
+	}
+	if _, err := run("sink", sink.Addr()); err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(env.Stdout, "%-34s %6d messages accepted\n", "  the sink says", sink.accepted.Load())
+	// What mailpit can take of these very messages with nothing else
+	// running: the outbox's files, sent by tocsin's SMTP client.
+	smtpAddr, _, stop, err := startMailpit(ctx, *mailpit, filepath.Join(work, "mailpit-blast"))
+	if err != nil {
+		return fail(err)
+	}
+	m, rate, err := blast(ctx, filepath.Join(work, "data-outbox", "outbox"), smtpAddr, 2000, 4)
+	stop()
+	if err != nil {
+		return fail(fmt.Errorf("blast mailpit: %w", err))
+	}
+	fmt.Fprintf(env.Stdout, "%-34s %6d of the outbox's messages, already built: %5.0f messages/s (mailpit's ceiling here)\n", "client → mailpit", m, rate)
+	smtpAddr, httpURL, stop, err := startMailpit(ctx, *mailpit, filepath.Join(work, "mailpit-tocsin"))
+	if err != nil {
+		return fail(err)
+	}
+	defer stop()
+	if _, err := run("mailpit", smtpAddr); err != nil {
+		return fail(err)
+	}
+	if got, err := mailpitCount(ctx, httpURL); err == nil {
+		fmt.Fprintf(env.Stdout, "%-34s %6d messages received\n", "  mailpit says", got)
 	}
 	fmt.Fprintln(env.Stdout, "\nmessages/s: messages sent over the wall time of the whole 'tocsin notify run' process (read events, route, group, render, sign, queue, send, log).")
+	fmt.Fprintln(env.Stdout, "The sink is an SMTP server in this process that discards what it gets; the outbox writes and fsyncs one .eml file per message.")
 	return exitOK
 }
 
@@ -179,6 +212,9 @@ func ip4(v uint64) string {
 // startMailpit runs mailpit on free loopback ports, keeping few messages
 // (it prunes older ones), and returns its SMTP address and HTTP URL.
 func startMailpit(ctx context.Context, bin, dir string) (smtpAddr, httpURL string, stop func(), err error) {
+	if err = os.MkdirAll(dir, 0o750); err != nil {
+		return
+	}
 	free := func() (string, error) {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
