@@ -434,7 +434,8 @@ func TestMonthlyReport(t *testing.T) {
 		}
 	}
 	msg := run(t, data, nil, "notify", "show", id).stdout
-	if !strings.Contains(msg, "Monthly report for Example Energi AB") || !strings.Contains(msg, "-"+month+".csv") {
+	// In the organisation's language, Swedish.
+	if !strings.Contains(msg, "Infekterade system (adress och skadlig kod): 2") || !strings.Contains(msg, "Per typ:") || !strings.Contains(msg, "-"+month+".csv") {
 		t.Errorf("the monthly message:\n%.2000s", msg)
 	}
 }

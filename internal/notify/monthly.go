@@ -2,14 +2,17 @@ package notify
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/tocsin/tocsin/internal/constituency"
 	"github.com/tocsin/tocsin/internal/mail"
+	"github.com/tocsin/tocsin/internal/notify/render"
 	"github.com/tocsin/tocsin/internal/stats"
 	"github.com/tocsin/tocsin/internal/store"
 )
@@ -65,22 +68,34 @@ func (r *run) monthly(ctx context.Context, org *constituency.Org, id string) err
 func (r *run) composeMonthly(p *pending) error {
 	cfg := r.n.Config
 	rep := p.monthly
-	name := p.orgID
-	if p.org != nil && p.org.Name != "" {
-		name = p.org.Name
+	m := &render.Monthly{
+		Ident: p.n.Ident, Date: r.now, Month: rep.Month, OrgName: p.orgID,
+		Sender:   render.Sender{Name: cfg.Sender.Name, Email: cfg.Sender.Email, URL: cfg.Sender.URL, Phone: cfg.Sender.Phone},
+		Infected: rep.Count("infected"), Vulnerable: rep.Count("vulnerable"), Other: rep.Count("other"),
+		Attachment: fmt.Sprintf("%s-%s.csv", p.n.Ident, rep.Month.Format("2006-01")),
 	}
-	name = strings.Join(strings.Fields(name), " ")
-	subject := fmt.Sprintf("[%s] Monthly report for %s, %s (%s)", p.n.Ident, name, rep.Month.Format("January 2006"), r.now.Format("2006-01-02"))
-	var text strings.Builder
-	fmt.Fprintf(&text, "Dear colleagues at %s,\n\n", name)
-	fmt.Fprintf(&text, "this is %s's monthly report of what was seen on your networks in %s: every\n", cfg.Sender.Name, rep.Month.Format("January 2006"))
-	text.WriteString("infected (botnet) address with when it was first and last seen and how often, and every vulnerable\nservice. The attached CSV has one line each.\n\n")
-	fmt.Fprintf(&text, "Report:  %s\nDate:    %s\n\n", p.n.Ident, r.now.Format("2006-01-02 15:04 MST"))
-	text.WriteString(rep.Summary())
-	fmt.Fprintf(&text, "\nPlease quote %s in any reply.\n\n-- \n%s\n%s\n", p.n.Ident, cfg.Sender.Name, cfg.Sender.Email)
-	if cfg.Sender.URL != "" {
-		text.WriteString(cfg.Sender.URL + "\n")
+	var langs []string
+	if p.org != nil {
+		if p.org.Name != "" {
+			m.OrgName = p.org.Name
+		}
+		langs = p.org.Languages
 	}
+	kinds := map[[2]string]int{}
+	for _, row := range rep.Rows {
+		kinds[[2]string{row.Kind, row.What}]++
+	}
+	for k, n := range kinds {
+		m.Kinds = append(m.Kinds, render.MonthlyKind{Kind: k[0], What: k[1], Count: n})
+	}
+	slices.SortFunc(m.Kinds, func(a, b render.MonthlyKind) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Kind, b.Kind), strings.Compare(a.What, b.What))
+	})
+	out, err := r.n.Renderer.RenderMonthly(m, langs)
+	if err != nil {
+		return fmt.Errorf("render the monthly report: %w", err)
+	}
+	subject := out.Subject
 	var csv bytes.Buffer
 	if err := rep.WriteCSV(&csv); err != nil {
 		return err
@@ -92,9 +107,9 @@ func (r *run) composeMonthly(p *pending) error {
 		Date:      r.now,
 		MessageID: mail.NewMessageID(p.n.Ident, domainOf(cfg.Sender.Email)),
 		Header:    autoHeaders(p.n.Ident),
-		Text:      text.String(),
+		Text:      out.Text,
 		Attachments: []mail.Attachment{{
-			Name: fmt.Sprintf("%s-%s.csv", p.n.Ident, rep.Month.Format("2006-01")), ContentType: "text/csv; charset=utf-8", Data: csv.Bytes(),
+			Name: m.Attachment, ContentType: "text/csv; charset=utf-8", Data: csv.Bytes(),
 		}},
 	}
 	raw, err := r.seal(msg, p.g.contact.PGPKey)

@@ -158,12 +158,12 @@ type Renderer struct {
 }
 
 type langSet struct {
-	frame, subject *template.Template
-	sections       map[string]*template.Template
+	frame, subject, monthly *template.Template
+	sections                map[string]*template.Template
 }
 
 // templateNames are the files every language has, without ".tmpl".
-var templateNames = append(slices.Clone(Sections), "frame", "subject")
+var templateNames = append(slices.Clone(Sections), "frame", "subject", "monthly")
 
 var langRE = regexp.MustCompile(`^[a-z]{2,3}(-[a-z0-9]{2,8})*$`)
 
@@ -255,6 +255,11 @@ func New(overrideDir string) (*Renderer, error) {
 				ls.frame = t
 			case "subject":
 				ls.subject = t
+			case "monthly":
+				if t.Lookup("subject") == nil {
+					return nil, fmt.Errorf("notification templates: %s: no {{define \"subject\"}} (the monthly report's subject)", s.path)
+				}
+				ls.monthly = t
 			default:
 				if t.Lookup("summary") == nil {
 					return nil, fmt.Errorf("notification templates: %s: no {{define \"summary\"}} (the count phrase of the subject, e.g. \"12 infected systems\")", s.path)
@@ -271,13 +276,23 @@ func New(overrideDir string) (*Renderer, error) {
 		if _, err := r.render(sample(), lang); err != nil {
 			return nil, fmt.Errorf("notification templates (%s) fail on a sample notification: %w", lang, err)
 		}
+		if _, err := r.renderMonthly(sampleMonthly(), lang); err != nil {
+			return nil, fmt.Errorf("notification templates (%s) fail on a sample monthly report: %w", lang, err)
+		}
 	}
 	return r, nil
 }
 
 // funcs are the functions templates may call besides the built-in ones.
 var funcs = template.FuncMap{
-	"join":  strings.Join,
+	"join": strings.Join,
+	// pick returns the i-th (from 1) of its arguments: {{pick .MonthNumber "January" "February" ...}}.
+	"pick": func(i int, xs ...string) string {
+		if i < 1 || i > len(xs) {
+			return ""
+		}
+		return xs[i-1]
+	},
 	"upper": strings.ToUpper,
 	// plural returns one when n is 1, else other.
 	"plural": func(n int, one, other string) string {
