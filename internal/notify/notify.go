@@ -217,7 +217,7 @@ func (n *Notifier) Run(ctx context.Context, opt Options) (Summary, error) {
 	orgs := n.Dir.OrgIDs()
 	for pass := 0; pass < 4 && len(orgs) > 0; pass++ {
 		clear(r.rerouted)
-		if err := r.plan(ctx, orgs); err != nil {
+		if err := r.plan(ctx, orgs, pass == 0); err != nil {
 			r.wait() // a batch in flight finishes (its messages are queued) before Run returns
 			return r.sum, err
 		}
@@ -335,95 +335,148 @@ type group struct {
 // plan walks the organisations, groups their events and builds the
 // messages that are due. An organisation planned again (after its
 // recipient was refused) is counted in the Summary as this pass found it.
-func (r *run) plan(ctx context.Context, orgs []string) error {
+//
+// A store that reads every organisation's events in one pass
+// (store.OrgEvents) is read so on the first pass, which covers the whole
+// constituency; a query per organisation reads the table a random page
+// per event, and slower still while the run's own writes empty the page
+// cache.
+func (r *run) plan(ctx context.Context, orgs []string, first bool) error {
 	since := r.now.Add(-r.n.Config.Lookback)
-	for _, id := range orgs {
-		if err := ctx.Err(); err != nil {
+	if oe, ok := r.n.Events.(store.OrgEvents); ok && first {
+		if err := r.planAll(ctx, oe, orgs, since); err != nil {
 			return err
 		}
-		before, built := r.tally(), r.built
-		org := r.n.Dir.Org(id)
-		groups := map[string]*group{}
-		var order []string
-		for se, err := range r.n.Events.Events(ctx, store.Filter{Org: id, Since: since}) {
-			if err != nil {
-				return fmt.Errorf("read the events of %s: %w", id, err)
-			}
-			ev, err := r.decode(se)
-			if err != nil {
-				r.log.Warn("skip an event that does not decode", "event", se.ID, "err", err)
-				continue
-			}
-			s := Subject{Event: ev, Org: org}
-			if org != nil && org.Notify.OptOut || r.muted(s) {
-				r.sum.Muted++
-				continue
-			}
-			contact, ok := r.contact(id)
-			if !ok {
-				r.sum.Unowned++
-				continue
-			}
-			for _, rt := range r.n.Routes.Match(s) {
-				if rt.Mute {
-					r.sum.Muted++
-					continue
-				}
-				key := Identity(rt.Name, se)
-				if last, ok := r.mem[memKey{contact.Email, key}]; ok && r.now.Sub(last) < rt.RenotifyFor(ev) {
-					r.sum.Suppressed++
-					continue
-				}
-				gk := rt.Name
-				g := groups[gk]
-				if g == nil {
-					g = &group{route: rt, contact: contact}
-					groups[gk] = g
-					order = append(order, gk)
-				}
-				g.items = append(g.items, render.Item{ID: se.ID, Event: ev, Count: se.Count, FirstSeen: se.FirstSeen, LastSeen: se.LastSeen})
-				g.keys = append(g.keys, key)
-				if len(g.items) >= r.maxEvents {
-					// A message stays readable and under the size limits:
-					// the rest of the group goes in the next one.
-					b0 := r.built
-					if err := r.build(ctx, org, id, g); err != nil {
-						return err
-					}
-					// The rest goes out with it, or waits with it.
-					groups[gk] = &group{route: rt, contact: contact, more: r.built > b0}
-				}
-			}
-		}
-		for _, gk := range order {
-			if len(groups[gk].items) == 0 {
-				continue // the last part of a split group was empty
-			}
-			if err := r.build(ctx, org, id, groups[gk]); err != nil {
+	} else {
+		for _, id := range orgs {
+			if err := r.planOrg(ctx, id, r.n.Events.Events(ctx, store.Filter{Org: id, Since: since})); err != nil {
 				return err
 			}
-		}
-		if org != nil && org.Notify.Monthly && !org.Notify.OptOut {
-			if err := r.monthly(ctx, org, id); err != nil {
-				return err
-			}
-		}
-		now := r.tally()
-		prev, again := r.planned[id]
-		if again {
-			r.sum.Muted -= prev.muted
-			r.sum.Deferred -= prev.deferred
-			r.sum.Suppressed -= prev.suppressed
-			r.sum.Unowned -= prev.unowned
-		}
-		if again || r.built > built {
-			r.planned[id] = tally{now.muted - before.muted, now.deferred - before.deferred, now.suppressed - before.suppressed, now.unowned - before.unowned}
 		}
 	}
 	if err := r.flush(ctx); err != nil {
 		return err
 	}
 	return r.wait()
+}
+
+// planAll plans orgs from one pass over the events of every organisation,
+// ordered by organisation. Events of organisations not in orgs are
+// skipped, as a query per organisation would never read them.
+func (r *run) planAll(ctx context.Context, oe store.OrgEvents, orgs []string, since time.Time) error {
+	next, stop := iter.Pull2(oe.EventsByOrg(ctx, since))
+	defer stop()
+	ev, err, ok := next()
+	for _, id := range slices.Sorted(slices.Values(orgs)) {
+		for ok && err == nil && ev.Org < id {
+			ev, err, ok = next()
+		}
+		if err != nil {
+			return fmt.Errorf("read the events of every organisation: %w", err)
+		}
+		events := func(yield func(*store.Event, error) bool) {
+			for ok && err == nil && ev.Org == id {
+				if !yield(ev, nil) {
+					return
+				}
+				ev, err, ok = next()
+			}
+			if err != nil {
+				yield(nil, err)
+			}
+		}
+		if err := r.planOrg(ctx, id, events); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// planOrg groups the events of organisation id and builds its messages
+// that are due.
+func (r *run) planOrg(ctx context.Context, id string, events iter.Seq2[*store.Event, error]) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	before, built := r.tally(), r.built
+	org := r.n.Dir.Org(id)
+	groups := map[string]*group{}
+	var order []string
+	for se, err := range events {
+		if err != nil {
+			return fmt.Errorf("read the events of %s: %w", id, err)
+		}
+		ev, err := r.decode(se)
+		if err != nil {
+			r.log.Warn("skip an event that does not decode", "event", se.ID, "err", err)
+			continue
+		}
+		s := Subject{Event: ev, Org: org}
+		if org != nil && org.Notify.OptOut || r.muted(s) {
+			r.sum.Muted++
+			continue
+		}
+		contact, ok := r.contact(id)
+		if !ok {
+			r.sum.Unowned++
+			continue
+		}
+		for _, rt := range r.n.Routes.Match(s) {
+			if rt.Mute {
+				r.sum.Muted++
+				continue
+			}
+			key := Identity(rt.Name, se)
+			if last, ok := r.mem[memKey{contact.Email, key}]; ok && r.now.Sub(last) < rt.RenotifyFor(ev) {
+				r.sum.Suppressed++
+				continue
+			}
+			gk := rt.Name
+			g := groups[gk]
+			if g == nil {
+				g = &group{route: rt, contact: contact}
+				groups[gk] = g
+				order = append(order, gk)
+			}
+			g.items = append(g.items, render.Item{ID: se.ID, Event: ev, Count: se.Count, FirstSeen: se.FirstSeen, LastSeen: se.LastSeen})
+			g.keys = append(g.keys, key)
+			if len(g.items) >= r.maxEvents {
+				// A message stays readable and under the size limits:
+				// the rest of the group goes in the next one.
+				b0 := r.built
+				if err := r.build(ctx, org, id, g); err != nil {
+					return err
+				}
+				// The rest goes out with it, or waits with it.
+				groups[gk] = &group{route: rt, contact: contact, more: r.built > b0}
+			}
+		}
+	}
+	for _, gk := range order {
+		if len(groups[gk].items) == 0 {
+			continue // the last part of a split group was empty
+		}
+		if err := r.build(ctx, org, id, groups[gk]); err != nil {
+			return err
+		}
+	}
+	if org != nil && org.Notify.Monthly && !org.Notify.OptOut {
+		if err := r.monthly(ctx, org, id); err != nil {
+			return err
+		}
+	}
+	now := r.tally()
+	prev, again := r.planned[id]
+	if again {
+		r.sum.Muted -= prev.muted
+		r.sum.Deferred -= prev.deferred
+		r.sum.Suppressed -= prev.suppressed
+		r.sum.Unowned -= prev.unowned
+	}
+	if again || r.built > built {
+		r.planned[id] = tally{now.muted - before.muted, now.deferred - before.deferred, now.suppressed - before.suppressed, now.unowned - before.unowned}
+	}
+	return nil
 }
 
 func (r *run) muted(s Subject) bool {

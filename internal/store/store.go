@@ -118,6 +118,19 @@ type Event struct {
 	Line      int
 	Doc       []byte // as stored: event.AppendBinaryDelta against Base
 	Base      []byte // the report's base (Tx.SetBase); nil when it has none. Shared between events: read only
+	Org       string // the owner organisation's ID; set by EventsByOrg only
+}
+
+// OrgEvents is implemented by stores that read the events of every
+// organisation in one pass, in order of organisation: the notifier reads
+// a whole constituency, and one query per organisation reads the table
+// in random order, a page per event, while the notifier's own writes keep
+// emptying the page cache.
+type OrgEvents interface {
+	// EventsByOrg yields the events that have an owner and were last seen
+	// at or after since (all, when since is zero), ordered by owner
+	// (Event.Org) and then by ID. It reads one snapshot of the store.
+	EventsByOrg(ctx context.Context, since time.Time) iter.Seq2[*Event, error]
 }
 
 // Filter selects events. Zero fields match everything.

@@ -804,6 +804,60 @@ func (w *where) sql(n int) string {
 	return b.String()
 }
 
+var _ store.OrgEvents = (*Store)(nil)
+
+// EventsByOrg implements store.OrgEvents: one query, read as it streams
+// on its own connection (one snapshot; PostgreSQL sorts, spilling to disk
+// past work_mem). A report's base is read once per report, not per row.
+func (s *Store) EventsByOrg(ctx context.Context, since time.Time) iter.Seq2[*store.Event, error] {
+	return func(yield func(*store.Event, error) bool) {
+		c, err := s.pool.acquire(ctx)
+		if err != nil {
+			yield(nil, fmt.Errorf("query events by organisation: %w", err))
+			return
+		}
+		defer s.pool.release(c)
+		rows, err := c.Query(ctx, `SELECT org, id, feed, type, dkey, count, first_seen, last_seen, report_id, line, doc
+			FROM events WHERE org <> '' AND last_seen >= $1 ORDER BY org COLLATE "C", id`, since.Unix())
+		if err != nil {
+			yield(nil, fmt.Errorf("query events by organisation: %w", err))
+			return
+		}
+		defer rows.Close()
+		bases := map[int64][]byte{}
+		for rows.Next() {
+			var e store.Event
+			var first, last, key int64
+			if err := rows.Scan(&e.Org, &e.ID, &e.Feed, &e.Type, &key, &e.Count, &first, &last, &e.ReportID, &e.Line, &e.Doc); err != nil {
+				yield(nil, err)
+				return
+			}
+			base, ok := bases[e.ReportID]
+			if !ok {
+				// On another connection: this one is busy with rows.
+				err := s.read(ctx, `SELECT base FROM reports WHERE id = $1`, []any{e.ReportID}, func(r pgx.Rows) error { return r.Scan(&base) })
+				if err != nil {
+					yield(nil, fmt.Errorf("read the base of report %d: %w", e.ReportID, err))
+					return
+				}
+				if len(bases) >= 1024 {
+					clear(bases)
+				}
+				bases[e.ReportID] = base
+			}
+			e.Base = base
+			e.Key = uint64(key)
+			e.FirstSeen, e.LastSeen = time.Unix(first, 0).UTC(), time.Unix(last, 0).UTC()
+			if !yield(&e, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(nil, err)
+		}
+	}
+}
+
 // Events implements store.Store.
 func (s *Store) Events(ctx context.Context, f store.Filter) iter.Seq2[*store.Event, error] {
 	query := func(after int64, n int) (string, []any) {

@@ -4,6 +4,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -38,6 +39,7 @@ func Run(t *testing.T, open Open) {
 		{"ConcurrentIngest", testConcurrent},
 		{"Reports", testReports},
 		{"ReportBase", testReportBase},
+		{"EventsByOrg", testEventsByOrg},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -307,6 +309,70 @@ func testFilters(t *testing.T, s store.Store) {
 	all := events(t, s, store.Filter{})
 	if n := count(store.Filter{AfterID: all[1].ID}); n != 2 {
 		t.Errorf("AfterID: %d, want 2", n)
+	}
+}
+
+// testEventsByOrg: the events of every owner in one pass, ordered by
+// owner and ID, the same events (with their bases) as a query per owner.
+func testEventsByOrg(t *testing.T, s store.Store) {
+	oe, ok := s.(store.OrgEvents)
+	if !ok {
+		t.Skip("the store has no EventsByOrg")
+	}
+	orgs := []string{"manual:b", "manual:a", "", "manual:c", "manual:a"}
+	for r := range 3 {
+		var recs []store.Record
+		for i := range 40 {
+			x := rec("f", "scanner", uint64(r*100+i), base+int64(i)*3600, "192.0.2."+strconv.Itoa(i))
+			x.Org = orgs[(r+i)%len(orgs)]
+			recs = append(recs, x)
+		}
+		rep := report("by-org-" + strconv.Itoa(r))
+		tx, err := s.Begin(context.Background(), rep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.SetBase(context.Background(), []byte("base of "+rep.Name)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Add(context.Background(), recs); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Commit(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	since := time.Unix(base+10*3600, 0)
+	var got []*store.Event
+	for e, err := range oe.EventsByOrg(context.Background(), since) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, e)
+	}
+	var want []*store.Event
+	for _, org := range []string{"manual:a", "manual:b", "manual:c"} {
+		for _, e := range events(t, s, store.Filter{Org: org, Since: since}) {
+			e.Org = org
+			want = append(want, e)
+		}
+	}
+	if len(got) != len(want) || len(want) != 3*30*4/5 {
+		t.Fatalf("%d events by organisation, %d by queries per organisation, want %d", len(got), len(want), 3*30*4/5)
+	}
+	for i := range got {
+		g, w := got[i], want[i]
+		if g.Org != w.Org || g.ID != w.ID || g.Key != w.Key || g.Count != w.Count || !g.LastSeen.Equal(w.LastSeen) ||
+			!bytes.Equal(g.Doc, w.Doc) || !bytes.Equal(g.Base, w.Base) || len(g.Base) == 0 {
+			t.Fatalf("event %d: %+v, want %+v", i, g, w)
+		}
+	}
+	// Stopping early is fine, and leaves the store usable.
+	for range oe.EventsByOrg(context.Background(), time.Time{}) {
+		break
+	}
+	if n := len(events(t, s, store.Filter{Org: "manual:a"})); n != 48 {
+		t.Errorf("after an early stop: %d events of manual:a, want 48", n)
 	}
 }
 
