@@ -277,7 +277,15 @@ func (m *Message) WriteTo(w io.Writer) (int64, error) {
 
 // encodedSize estimates the rendered size, to allocate once.
 func (m *Message) encodedSize() int {
-	n := 2048 + len(m.Text)*5/4
+	// Quoted-printable: a byte outside printable ASCII takes three (most
+	// of a Vietnamese text), and a soft line break three per 73.
+	q := len(m.Text)
+	for i := 0; i < len(m.Text); i++ {
+		if c := m.Text[i]; c >= 0x7f || c < ' ' && c != '\n' || c == '=' {
+			q += 2
+		}
+	}
+	n := 2048 + q + q/73*3 + len(m.Text)/64*2
 	for _, a := range m.Attachments {
 		n += 512 + len(a.Data)*140/100
 	}

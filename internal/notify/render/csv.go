@@ -232,8 +232,9 @@ func newCSVWriter(flat bool) *csvWriter {
 
 // release empties w, dropping what it holds of the items, and pools it.
 func (w *csvWriter) release() {
-	clear(w.cols[:cap(w.cols)])
-	clear(w.names[:cap(w.names)])
+	// Only up to len: what lies beyond was cleared by an earlier release.
+	clear(w.cols)
+	clear(w.names)
 	clear(w.slots)
 	w.cols, w.fixed, w.bits, w.cell, w.text = w.cols[:0], w.fixed[:0], w.bits[:0], w.cell[:0], w.text[:0]
 	w.names, w.slotCols = w.names[:0], w.slotCols[:0]
@@ -300,6 +301,7 @@ func (w *csvWriter) defaults(items []Item) {
 	w.add(ColCount)
 	w.add(ColFirstSeen)
 	w.add(ColLastSeen)
+	clear(w.names)
 	w.names = w.names[:0]
 	w.sized()
 }

@@ -679,16 +679,26 @@ func csvAttachments(ident string, items []Item) ([]Attachment, error) {
 	} else {
 		slices.SortFunc(kinds, func(a, b *kind) int { return strings.Compare(a.slug, b.slug) })
 	}
+	// The files are written one after the other into one buffer, and
+	// cut from one copy of it.
 	out := make([]Attachment, 0, len(kinds))
+	ends := make([]int, 0, len(kinds))
 	bp := csvBuffers.Get().(*[]byte)
 	defer putCSVBuffer(bp)
+	buf := (*bp)[:0]
 	for _, kd := range kinds {
 		var err error
-		*bp, err = appendCSV((*bp)[:0], nil, kd.items, nil, false)
-		if err != nil {
+		if buf, err = appendCSV(buf, nil, kd.items, nil, false); err != nil {
 			return nil, err
 		}
-		out = append(out, Attachment{Name: ident + "-" + kd.slug + ".csv", ContentType: "text/csv; charset=utf-8", Data: bytes.Clone(*bp)})
+		ends = append(ends, len(buf))
+	}
+	*bp = buf
+	all := bytes.Clone(buf)
+	start := 0
+	for i, kd := range kinds {
+		out = append(out, Attachment{Name: ident + "-" + kd.slug + ".csv", ContentType: "text/csv; charset=utf-8", Data: all[start:ends[i]:ends[i]]})
+		start = ends[i]
 	}
 	return out, nil
 }
