@@ -132,7 +132,11 @@ func Open(path string) (*Store, error) {
 	// table) while it queues messages, and with the map its reads no longer
 	// start from nothing at each organisation (notify run 1.55x faster).
 	// The mapped pages are the kernel's page cache, shared and reclaimable.
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(60000)", "foreign_keys(1)", "cache_size(-65536)", "temp_store(MEMORY)", "wal_autocheckpoint(0)", "mmap_size(2147418112)"} {
+	// cache_size: with the map, a connection's own cache holds the pages it
+	// changes and those read from the WAL; 16 MiB each is as fast as 64 here
+	// (ingest and notify run, same run) and keeps a notify run's eight
+	// connections' caches from holding ~400 MB more.
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(60000)", "foreign_keys(1)", "cache_size(-16384)", "temp_store(MEMORY)", "wal_autocheckpoint(0)", "mmap_size(2147418112)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
