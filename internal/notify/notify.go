@@ -364,7 +364,20 @@ func (r *run) plan(ctx context.Context, orgs []string, first bool) error {
 // ordered by organisation. Events of organisations not in orgs are
 // skipped, as a query per organisation would never read them.
 func (r *run) planAll(ctx context.Context, oe store.OrgEvents, orgs []string, since time.Time) error {
-	next, stop := iter.Pull2(oe.EventsByOrg(ctx, since))
+	err := eachOrg(oe.EventsByOrg(ctx, since), orgs, func(id string, events iter.Seq2[*store.Event, error]) error {
+		return r.planOrg(ctx, id, events)
+	})
+	if err != nil {
+		return fmt.Errorf("read the events of every organisation: %w", err)
+	}
+	return nil
+}
+
+// eachOrg calls f for each of orgs, in sorted order, with its events out
+// of all, which yields events ordered by Event.Org. Events of
+// organisations not in orgs are skipped. f must not keep events.
+func eachOrg(all iter.Seq2[*store.Event, error], orgs []string, f func(id string, events iter.Seq2[*store.Event, error]) error) error {
+	next, stop := iter.Pull2(all)
 	defer stop()
 	ev, err, ok := next()
 	for _, id := range slices.Sorted(slices.Values(orgs)) {
@@ -372,7 +385,7 @@ func (r *run) planAll(ctx context.Context, oe store.OrgEvents, orgs []string, si
 			ev, err, ok = next()
 		}
 		if err != nil {
-			return fmt.Errorf("read the events of every organisation: %w", err)
+			return err
 		}
 		events := func(yield func(*store.Event, error) bool) {
 			for ok && err == nil && ev.Org == id {
@@ -385,9 +398,11 @@ func (r *run) planAll(ctx context.Context, oe store.OrgEvents, orgs []string, si
 				yield(nil, err)
 			}
 		}
-		if err := r.planOrg(ctx, id, events); err != nil {
-			return err
+		if ferr := f(id, events); ferr != nil {
+			return ferr
 		}
+		// What f did not read of its organisation is skipped by the next
+		// round's loop.
 	}
 	return nil
 }
