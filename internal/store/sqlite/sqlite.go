@@ -694,6 +694,22 @@ func (t *tx) Rollback() error {
 }
 
 // Events implements store.Store.
+// fill completes an event read from a row of events: its report's base
+// (read once per report), its key and its times.
+func (s *Store) fill(ctx context.Context, e *store.Event, key, first, last int64) error {
+	base, err := s.bases.get(e.ReportID, func() ([]byte, error) {
+		var b []byte
+		err := s.db.QueryRowContext(ctx, `SELECT base FROM reports WHERE id = ?`, e.ReportID).Scan(&b)
+		return b, err
+	})
+	if err != nil {
+		return fmt.Errorf("read the base of report %d: %w", e.ReportID, err)
+	}
+	e.Base, e.Key = base, uint64(key)
+	e.FirstSeen, e.LastSeen = time.Unix(first, 0).UTC(), time.Unix(last, 0).UTC()
+	return nil
+}
+
 var _ store.OrgEvents = (*Store)(nil)
 
 // EventsByOrg implements store.OrgEvents: one scan of the table in the
@@ -732,18 +748,10 @@ func (s *Store) EventsByOrg(ctx context.Context, since time.Time) iter.Seq2[*sto
 				yield(nil, err)
 				return
 			}
-			base, err := s.bases.get(e.ReportID, func() ([]byte, error) {
-				var b []byte
-				err := s.db.QueryRowContext(ctx, `SELECT base FROM reports WHERE id = ?`, e.ReportID).Scan(&b)
-				return b, err
-			})
-			if err != nil {
-				yield(nil, fmt.Errorf("read the base of report %d: %w", e.ReportID, err))
+			if err := s.fill(ctx, &e, key, first, last); err != nil {
+				yield(nil, err)
 				return
 			}
-			e.Base = base
-			e.Key = uint64(key)
-			e.FirstSeen, e.LastSeen = time.Unix(first, 0).UTC(), time.Unix(last, 0).UTC()
 			if !yield(&e, nil) {
 				return
 			}
@@ -803,18 +811,10 @@ func (s *Store) Events(ctx context.Context, f store.Filter) iter.Seq2[*store.Eve
 				yield(nil, err)
 				return
 			}
-			base, err := s.bases.get(e.ReportID, func() ([]byte, error) {
-				var b []byte
-				err := s.db.QueryRowContext(ctx, `SELECT base FROM reports WHERE id = ?`, e.ReportID).Scan(&b)
-				return b, err
-			})
-			if err != nil {
-				yield(nil, fmt.Errorf("read the base of report %d: %w", e.ReportID, err))
+			if err := s.fill(ctx, &e, key, first, last); err != nil {
+				yield(nil, err)
 				return
 			}
-			e.Base = base
-			e.Key = uint64(key)
-			e.FirstSeen, e.LastSeen = time.Unix(first, 0).UTC(), time.Unix(last, 0).UTC()
 			if !yield(&e, nil) {
 				return
 			}
