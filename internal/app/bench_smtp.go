@@ -114,17 +114,19 @@ func (s *smtpSink) serve(c net.Conn) {
 			if !reply("354 go on") {
 				return
 			}
-			for {
+			for cont := false; ; {
 				l, err := r.ReadSlice('\n')
 				if err == bufio.ErrBufferFull {
-					continue // a long line: its rest follows
+					cont = true // a long line: its rest follows
+					continue
 				}
 				if err != nil {
 					return
 				}
-				if len(l) == 3 && l[0] == '.' && l[1] == '\r' {
+				if !cont && len(l) == 3 && l[0] == '.' && l[1] == '\r' {
 					break
 				}
+				cont = false
 			}
 			s.accepted.Add(1)
 			if !reply("250 queued") {

@@ -694,6 +694,35 @@ func (t *tx) Rollback() error {
 }
 
 // Events implements store.Store.
+// yieldEvents yields the events of rows, which select (e.org, if withOrg)
+// e.id, p.feed, p.type, e.dkey, e.count, e.first_seen, e.last_seen,
+// e.report_id, e.line, e.doc; it closes rows.
+func (s *Store) yieldEvents(ctx context.Context, rows *sql.Rows, withOrg bool, yield func(*store.Event, error) bool) {
+	defer rows.Close()
+	for rows.Next() {
+		var e store.Event
+		var first, last, key int64
+		dst := []any{&e.ID, &e.Feed, &e.Type, &key, &e.Count, &first, &last, &e.ReportID, &e.Line, &e.Doc}
+		if withOrg {
+			dst = append([]any{&e.Org}, dst...)
+		}
+		if err := rows.Scan(dst...); err != nil {
+			yield(nil, err)
+			return
+		}
+		if err := s.fill(ctx, &e, key, first, last); err != nil {
+			yield(nil, err)
+			return
+		}
+		if !yield(&e, nil) {
+			return
+		}
+	}
+	if err := rows.Err(); err != nil {
+		yield(nil, err)
+	}
+}
+
 // fill completes an event read from a row of events: its report's base
 // (read once per report), its key and its times.
 func (s *Store) fill(ctx context.Context, e *store.Event, key, first, last int64) error {
@@ -740,25 +769,7 @@ func (s *Store) EventsByOrg(ctx context.Context, since time.Time) iter.Seq2[*sto
 			yield(nil, fmt.Errorf("query events by organisation: %w", err))
 			return
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var e store.Event
-			var first, last, key int64
-			if err := rows.Scan(&e.Org, &e.ID, &e.Feed, &e.Type, &key, &e.Count, &first, &last, &e.ReportID, &e.Line, &e.Doc); err != nil {
-				yield(nil, err)
-				return
-			}
-			if err := s.fill(ctx, &e, key, first, last); err != nil {
-				yield(nil, err)
-				return
-			}
-			if !yield(&e, nil) {
-				return
-			}
-		}
-		if err := rows.Err(); err != nil {
-			yield(nil, err)
-		}
+		s.yieldEvents(ctx, rows, true, yield)
 	}
 }
 
@@ -803,25 +814,7 @@ func (s *Store) Events(ctx context.Context, f store.Filter) iter.Seq2[*store.Eve
 			yield(nil, fmt.Errorf("query events: %w", err))
 			return
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var e store.Event
-			var first, last, key int64
-			if err := rows.Scan(&e.ID, &e.Feed, &e.Type, &key, &e.Count, &first, &last, &e.ReportID, &e.Line, &e.Doc); err != nil {
-				yield(nil, err)
-				return
-			}
-			if err := s.fill(ctx, &e, key, first, last); err != nil {
-				yield(nil, err)
-				return
-			}
-			if !yield(&e, nil) {
-				return
-			}
-		}
-		if err := rows.Err(); err != nil {
-			yield(nil, err)
-		}
+		s.yieldEvents(ctx, rows, false, yield)
 	}
 }
 
